@@ -1,0 +1,147 @@
+"""The public API: classify, clean and load_model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from classifier.evaluation import drop_mask
+from classifier.labels import LABELS, REPORTING, label_index
+from classifier.model import Model, load_model_folder
+from classifier.text import Paragraph, remove_paragraphs, split_paragraphs
+
+DEFAULT_MODEL_NAME = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """One paragraph's label, the label's probability and every label's probability."""
+
+    index: int
+    text: str
+    label: str
+    probability: float
+    probabilities: dict[str, float]
+
+
+def default_model_path() -> Path:
+    """Where the shipped model lies inside the installed package."""
+    try:
+        return Path(str(resources.files("classifier.models").joinpath(DEFAULT_MODEL_NAME)))
+    except ModuleNotFoundError:
+        # Imported from a source checkout that shadows the installed package: the
+        # model is in the models/ folder beside it.
+        return Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL_NAME
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str) -> Model:
+    return load_model_folder(path)
+
+
+def load_model(path: str | os.PathLike[str] | None = None) -> Model:
+    """Load a model folder; the shipped model when ``path`` is None. Cached per path."""
+    folder = default_model_path() if path is None else Path(path)
+    return _load_cached(str(folder.resolve()))
+
+
+def _as_paragraph_texts(text_or_paragraphs: str | Sequence[str]) -> list[str]:
+    if isinstance(text_or_paragraphs, str):
+        return [paragraph.text for paragraph in split_paragraphs(text_or_paragraphs)]
+    texts = list(text_or_paragraphs)
+    for number, item in enumerate(texts):
+        if not isinstance(item, str):
+            raise TypeError(f"paragraph {number} is {type(item).__name__}, not str")
+    return texts
+
+
+def _predictions(texts: Sequence[str], probabilities: np.ndarray) -> list[Prediction]:
+    best = probabilities.argmax(axis=1)
+    return [
+        Prediction(
+            index=index,
+            text=text,
+            label=LABELS[best[index]],
+            probability=float(probabilities[index, best[index]]),
+            probabilities={label: float(p) for label, p in zip(LABELS, probabilities[index], strict=True)},
+        )
+        for index, text in enumerate(texts)
+    ]
+
+
+def classify(text_or_paragraphs: str | Sequence[str], *, model: Model | None = None) -> list[Prediction]:
+    """Label each paragraph of one document.
+
+    Give the document's text (split into paragraphs, one non-empty line each) or its
+    paragraphs as a list. The model reads the whole document: a paragraph's
+    neighbours help decide its label.
+    """
+    texts = _as_paragraph_texts(text_or_paragraphs)
+    model = model or load_model()
+    return _predictions(texts, model.predict_proba(texts))
+
+
+@dataclass(frozen=True, slots=True)
+class CleanedDocument:
+    """A cleaned text with what was taken out of it, enough to rebuild the original."""
+
+    text: str
+    paragraphs: list[Paragraph]
+    probabilities: np.ndarray
+    dropped: np.ndarray
+
+    def removed(self, original: str) -> list[tuple[Paragraph, str]]:
+        """Each dropped paragraph with the exact span of ``original`` that went with it."""
+        return [
+            (paragraph, original[paragraph.start : paragraph.end])
+            for paragraph in self.paragraphs
+            if self.dropped[paragraph.index]
+        ]
+
+
+def clean_document(
+    text: str,
+    *,
+    keep: Sequence[str] = (REPORTING,),
+    min_confidence: float | None = None,
+    model: Model | None = None,
+    probabilities: np.ndarray | None = None,
+) -> CleanedDocument:
+    """``clean`` with its working shown: the paragraphs, probabilities and drops."""
+    if not isinstance(text, str):
+        raise TypeError(f"clean expects str, got {type(text).__name__}")
+    for label in keep:
+        label_index(label)
+    model = model or load_model()
+    threshold = model.default_min_confidence if min_confidence is None else float(min_confidence)
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"min_confidence must lie between 0 and 1, got {threshold}")
+    paragraphs = split_paragraphs(text)
+    if probabilities is None:
+        probabilities = model.predict_proba([paragraph.text for paragraph in paragraphs])
+    dropped = drop_mask(probabilities, keep=keep, min_confidence=threshold)
+    cleaned = remove_paragraphs(text, paragraphs, np.flatnonzero(dropped).tolist())
+    return CleanedDocument(cleaned, paragraphs, probabilities, dropped)
+
+
+def clean(
+    text: str,
+    *,
+    keep: Sequence[str] = (REPORTING,),
+    min_confidence: float | None = None,
+    model: Model | None = None,
+) -> str:
+    """``text`` without the paragraphs that are confidently not of a kept label.
+
+    A paragraph is dropped only when its most probable label is not in ``keep`` and
+    the probability of the labels not kept reaches ``min_confidence`` (by default
+    the model's, chosen on validation data to keep 99.5% of reporting). Everything
+    else comes back unchanged and in order, line breaks included.
+    """
+    return clean_document(text, keep=keep, min_confidence=min_confidence, model=model).text

@@ -1,0 +1,45 @@
+"""The ``newsclean`` command: one module per command, each a thin wrapper over the API."""
+
+from __future__ import annotations
+
+import typer
+
+from classifier import __version__
+from classifier.cli.classify import classify_command
+from classifier.cli.clean import clean_command
+from classifier.cli.evaluate import evaluate_command
+from classifier.cli.info import info_command
+from classifier.cli.train import train_command
+
+app = typer.Typer(
+    name="newsclean",
+    help="Label the paragraphs of scraped news (reporting, donation_appeal, ui_residue) and clean out what is not reporting.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"newsclean {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """newsclean: clean scraped news of appeals and interface residue."""
+
+
+app.command("clean")(clean_command)
+app.command("classify")(classify_command)
+app.command("train")(train_command)
+app.command("evaluate")(evaluate_command)
+app.command("info")(info_command)
+
+
+def main() -> None:
+    app(prog_name="newsclean")

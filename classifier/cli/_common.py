@@ -1,0 +1,87 @@
+"""What every command shares: reading input, writing output, turning errors into messages."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from classifier.errors import InputError, NewscleanError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ModelOption = typer.Option(
+    None, "--model", "-m", help="Model folder (default: the model shipped with newsclean).", show_default=False
+)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def handle_errors(function: F) -> F:
+    """Turn the errors a user can fix into one line on stderr and a non-zero exit."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except NewscleanError as error:
+            raise fail(str(error), error.exit_code) from None
+        except (OSError, UnicodeError, ValueError) as error:
+            raise fail(str(error) or type(error).__name__) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted", 130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def read_text(source: str) -> str:
+    """The UTF-8 text of a file, or of stdin for ``-``."""
+    if source == "-":
+        data = sys.stdin.buffer.read()
+        name = "standard input"
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise InputError(f"{source}: no such file")
+        if path.is_dir():
+            raise InputError(f"{source} is a folder: give a text file, or - for standard input")
+        data = path.read_bytes()
+        name = source
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{name} is not UTF-8 text (byte {error.start}): convert it first, for example with 'iconv -f LATIN1 -t UTF-8'"
+        ) from None
+
+
+def write_output(text: str, destination: Path | None) -> None:
+    """Write to stdout, or to ``destination`` through a temporary file renamed when done."""
+    if destination is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.replace(temporary, destination)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def load(model_path: Path | None) -> Any:
+    from classifier.api import load_model
+
+    return load_model(model_path)

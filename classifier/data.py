@@ -1,0 +1,125 @@
+"""Labelled data: reading, validating and fingerprinting paragraph tables.
+
+A labelled table has one paragraph a row with ``doc_id``, ``position``, ``text`` and
+``label``; documents matter because context decides labels. Extra columns (domain,
+language, extractor, corpus, ...) are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from classifier.errors import DataError, UnknownLabelError
+from classifier.labels import LABELS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+REQUIRED_COLUMNS = ("doc_id", "position", "text", "label")
+
+
+def _read_one(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    name = path.name.lower()
+    if not path.is_file():
+        raise DataError(f"{path}: no such file; give a CSV, JSONL or Parquet file of labelled paragraphs")
+    try:
+        if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
+            frame = pd.read_json(path, lines=True, dtype=False)
+        elif name.endswith((".csv", ".csv.gz")):
+            frame = pd.read_csv(path, dtype={"doc_id": str, "text": str, "label": str}, keep_default_na=False)
+        elif name.endswith(".parquet"):
+            frame = pd.read_parquet(path)
+        else:
+            raise DataError(f"{path}: unknown file type; use .csv, .jsonl or .parquet")
+    except DataError:
+        raise
+    except (ValueError, OSError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: cannot be read as a table ({error}); check that it is valid UTF-8 {path.suffix}") from None
+    frame["source_file"] = path.name
+    # Line numbers that a person can find in the file: 1-based, after a CSV header.
+    frame["source_row"] = range(2, len(frame) + 2) if name.endswith((".csv", ".csv.gz")) else range(1, len(frame) + 1)
+    return frame
+
+
+def validate(frame: pd.DataFrame) -> pd.DataFrame:
+    """Check a labelled table; raise ``DataError`` naming the first bad row."""
+    missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
+    if missing:
+        raise DataError(f"labelled data lacks the column(s) {', '.join(missing)}: every row needs {', '.join(REQUIRED_COLUMNS)}")
+
+    def where(row: int) -> str:
+        if "source_file" in frame.columns:
+            return f"in {frame['source_file'].iloc[row]} row {frame['source_row'].iloc[row]}"
+        return f"in row {row + 1}"
+
+    for row, label in enumerate(frame["label"].tolist()):
+        if label not in LABELS:
+            raise UnknownLabelError(label, where=where(row))
+    for row, text in enumerate(frame["text"].tolist()):
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"empty or missing text {where(row)}: every labelled paragraph needs its text")
+    for row, doc_id in enumerate(frame["doc_id"].tolist()):
+        if doc_id is None or (isinstance(doc_id, float)) or str(doc_id) == "":
+            raise DataError(f"missing doc_id {where(row)}: paragraphs need the id of their document")
+    import pandas as pd
+
+    positions = pd.to_numeric(frame["position"], errors="coerce")
+    bad_positions = positions.isna() | (positions % 1 != 0) | (positions < 0)
+    if bad_positions.any():
+        row = int(bad_positions.to_numpy().argmax())
+        raise DataError(f"position {frame['position'].iloc[row]!r} {where(row)} is not a whole number >= 0")
+    duplicated = frame.duplicated(["doc_id", "position"], keep=False)
+    if duplicated.any():
+        row = int(duplicated.to_numpy().argmax())
+        raise DataError(
+            f"doc_id {frame['doc_id'].iloc[row]!r} position {frame['position'].iloc[row]} appears twice "
+            f"({where(row)}): each paragraph of a document needs its own position"
+        )
+    return frame
+
+
+def read_labelled(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
+    """Read and validate labelled files (CSV, JSONL or Parquet); documents in order."""
+    import pandas as pd
+
+    frames = [_read_one(Path(path)) for path in paths]
+    if not frames:
+        raise DataError("no labelled data given: name at least one CSV, JSONL or Parquet file")
+    frame = pd.concat(frames, ignore_index=True)
+    frame["doc_id"] = frame["doc_id"].astype(str)
+    validate(frame)
+    frame["position"] = frame["position"].astype(int)
+    if "domain" not in frame.columns:
+        frame["domain"] = frame["doc_id"]
+    frame["domain"] = frame["domain"].fillna(frame["doc_id"]).astype(str)
+    return frame.sort_values(["doc_id", "position"], kind="stable").reset_index(drop=True)
+
+
+def fingerprint(frame: pd.DataFrame) -> dict[str, object]:
+    """What identifies a training set: files, rows, label counts and a content hash."""
+    digest = hashlib.sha256()
+    for doc_id, position, text, label in frame[["doc_id", "position", "text", "label"]].itertuples(index=False):
+        digest.update(f"{doc_id}\x1f{position}\x1f{text}\x1f{label}\x1e".encode())
+    files = sorted(frame["source_file"].unique().tolist()) if "source_file" in frame.columns else []
+    counts = frame["label"].value_counts()
+    return {
+        "files": files,
+        "rows": len(frame),
+        "documents": int(frame["doc_id"].nunique()),
+        "label_counts": {label: int(counts.get(label, 0)) for label in LABELS},
+        "sha256": digest.hexdigest(),
+    }
+
+
+def documents(frame: pd.DataFrame) -> list[tuple[str, list[int]]]:
+    """Row indexes of each document, in document order (frame sorted by read_labelled)."""
+    grouped: dict[str, list[int]] = {}
+    for row, doc_id in enumerate(frame["doc_id"].tolist()):
+        grouped.setdefault(doc_id, []).append(row)
+    return list(grouped.items())

@@ -1,0 +1,26 @@
+"""The one definition of the labels (see LABELLING.md in the project's shared guide)."""
+
+from __future__ import annotations
+
+REPORTING = "reporting"
+DONATION_APPEAL = "donation_appeal"
+UI_RESIDUE = "ui_residue"
+
+#: Label order: the columns of every probability array, everywhere in the project.
+LABELS: tuple[str, ...] = (REPORTING, DONATION_APPEAL, UI_RESIDUE)
+
+LABEL_DESCRIPTIONS: dict[str, str] = {
+    REPORTING: "the article's own editorial content, bylines, datelines and captions included",
+    DONATION_APPEAL: "an ask for the reader's money, subscription, registration or sign-up",
+    UI_RESIDUE: "page furniture: buttons, navigation, teasers, notices, comments, footers",
+}
+
+
+def label_index(label: str) -> int:
+    """Column of ``label`` in probability arrays; raises ``UnknownLabelError``."""
+    from classifier.errors import UnknownLabelError
+
+    try:
+        return LABELS.index(label)
+    except ValueError:
+        raise UnknownLabelError(label) from None

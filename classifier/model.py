@@ -1,0 +1,304 @@
+"""The model artifact: numpy-only prediction, save, load and verification.
+
+A model folder holds three files and nothing that can run code:
+- ``manifest.json``: format version, labels, training facts, metrics, the sha256 of
+  the other files, and a checksum of the manifest itself;
+- ``vocabulary.json``: the token list, in weight-row order;
+- ``weights.npz``: plain float arrays, read with ``allow_pickle=False``.
+
+Prediction needs numpy alone, so a model loads whatever scikit-learn is installed
+(or none), and a file changed by a single byte is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classifier.errors import ModelError, ModelFormatError, ModelIntegrityError
+from classifier.features import context_features, paragraph_features
+
+#: Written into every manifest; a reader refuses folders from a newer format.
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+VOCABULARY = "vocabulary.json"
+WEIGHTS = "weights.npz"
+ARTIFACT_FILES = (VOCABULARY, WEIGHTS)
+
+
+class ModelVersionWarning(UserWarning):
+    """The model was trained by another release of newsclean."""
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A trained classifier, ready to predict with numpy alone.
+
+    Stage one scores each paragraph from its words and shape (a linear model);
+    stage two reads those first-pass probabilities across the document with the
+    paragraph's place and shape (a small neural network, or a linear layer), and a
+    temperature calibrates the result.
+    """
+
+    labels: tuple[str, ...]
+    vocabulary: dict[str, int]
+    token_coef: np.ndarray
+    shape_coef: np.ndarray
+    shape_mean: np.ndarray
+    shape_scale: np.ndarray
+    stage1_intercept: np.ndarray
+    context_mean: np.ndarray
+    context_scale: np.ndarray
+    layers: tuple[tuple[np.ndarray, np.ndarray], ...]
+    temperature: float
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def default_min_confidence(self) -> float:
+        return float(self.manifest.get("default_min_confidence", 0.5))
+
+    # -- prediction -------------------------------------------------------------
+
+    def first_pass(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Stage-one probabilities and the shape rows of paragraphs (any documents)."""
+        ids, offsets, shapes = paragraph_features(texts, self.vocabulary)
+        return self.first_pass_from_features(ids, offsets, shapes), shapes
+
+    def first_pass_from_features(self, ids: np.ndarray, offsets: np.ndarray, shapes: np.ndarray) -> np.ndarray:
+        counts = np.diff(offsets)
+        gathered = self.token_coef[ids]
+        cumulative = np.vstack([np.zeros((1, gathered.shape[1])), np.cumsum(gathered, axis=0)])
+        token_scores = cumulative[offsets[1:]] - cumulative[offsets[:-1]]
+        # Binary token features scaled to unit length, as in training.
+        norm = np.where(counts > 0, 1.0 / np.sqrt(np.maximum(counts, 1)), 0.0)
+        scores = token_scores * norm[:, None]
+        scores += ((shapes - self.shape_mean) / self.shape_scale) @ self.shape_coef
+        scores += self.stage1_intercept
+        return softmax(scores)
+
+    def second_pass(self, context: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from the context features of paragraphs."""
+        hidden = (context - self.context_mean) / self.context_scale
+        for weights, bias in self.layers[:-1]:
+            hidden = np.maximum(hidden @ weights + bias, 0.0)
+        weights, bias = self.layers[-1]
+        return softmax((hidden @ weights + bias) / self.temperature)
+
+    def predict_proba_documents(self, documents: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """Probabilities (paragraphs × labels) for each document's paragraphs."""
+        flat = [text for document in documents for text in document]
+        if not flat:
+            return [np.zeros((0, len(self.labels))) for _ in documents]
+        first, shapes = self.first_pass(flat)
+        contexts: list[np.ndarray] = []
+        start = 0
+        for document in documents:
+            end = start + len(document)
+            if end > start:
+                contexts.append(context_features(first[start:end], shapes[start:end], document))
+            start = end
+        probabilities = self.second_pass(np.vstack(contexts))
+        results: list[np.ndarray] = []
+        start = 0
+        for document in documents:
+            results.append(probabilities[start : start + len(document)])
+            start += len(document)
+        return results
+
+    def predict_proba(self, paragraphs: Sequence[str]) -> np.ndarray:
+        """Probabilities (paragraphs × labels) for the paragraphs of one document."""
+        return self.predict_proba_documents([paragraphs])[0]
+
+    def explain(self, text: str, label: str, *, top: int = 5) -> list[tuple[str, float]]:
+        """The tokens and shape features of ``text`` that push hardest toward ``label``.
+
+        This reads stage one only: what the paragraph's own words and shape say.
+        """
+        column = self.labels.index(label)
+        ids, _, shapes = paragraph_features([text], self.vocabulary)
+        inverse = {index: token for token, index in self.vocabulary.items()}
+        count = len(ids)
+        contributions: list[tuple[str, float]] = []
+        for index in ids:
+            row = self.token_coef[index]
+            share = (row[column] - row.mean()) / math.sqrt(count)
+            contributions.append((inverse[int(index)], float(share)))
+        from classifier.features import SHAPE_FEATURES
+
+        scaled = (shapes[0] - self.shape_mean) / self.shape_scale
+        for name, value, row in zip(SHAPE_FEATURES, scaled, self.shape_coef, strict=True):
+            contributions.append((f"[{name}]", float(value * (row[column] - row.mean()))))
+        contributions.sort(key=lambda item: -item[1])
+        return contributions[:top]
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+# -- files ---------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _canonical(manifest: dict[str, Any]) -> str:
+    return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _manifest_checksum(manifest: dict[str, Any]) -> str:
+    body = {key: value for key, value in manifest.items() if key != "checksum"}
+    return hashlib.sha256(_canonical(body).encode("utf-8")).hexdigest()
+
+
+def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
+    """Write ``model`` to the folder ``path`` (created; existing model files replaced).
+
+    Files are written to a temporary folder beside it first and moved into place
+    when complete, so an interrupted save never leaves a half-written model.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".newsclean-", dir=target.parent))
+    try:
+        tokens = [""] * len(model.vocabulary)
+        for token, index in model.vocabulary.items():
+            tokens[index] = token
+        (staging / VOCABULARY).write_text(json.dumps(tokens, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        arrays: dict[str, np.ndarray] = {
+            "token_coef": model.token_coef,
+            "shape_coef": model.shape_coef,
+            "shape_mean": model.shape_mean,
+            "shape_scale": model.shape_scale,
+            "stage1_intercept": model.stage1_intercept,
+            "context_mean": model.context_mean,
+            "context_scale": model.context_scale,
+            "temperature": np.asarray([model.temperature]),
+        }
+        for number, (weights, bias) in enumerate(model.layers):
+            arrays[f"layer{number}_weights"] = weights
+            arrays[f"layer{number}_bias"] = bias
+        with open(staging / WEIGHTS, "wb") as handle:
+            np.savez_compressed(handle, **{k: np.ascontiguousarray(v, dtype=np.float64) for k, v in arrays.items()})
+        manifest = {key: value for key, value in model.manifest.items() if key != "checksum"}
+        manifest["format_version"] = FORMAT_VERSION
+        manifest["labels"] = list(model.labels)
+        manifest["n_layers"] = len(model.layers)
+        manifest["files"] = {name: _sha256(staging / name) for name in ARTIFACT_FILES}
+        manifest["checksum"] = _manifest_checksum(manifest)
+        (staging / MANIFEST).write_text(_canonical(manifest), encoding="utf-8")
+        target.mkdir(exist_ok=True)
+        for name in (*ARTIFACT_FILES, MANIFEST):
+            os.replace(staging / name, target / name)
+    finally:
+        for leftover in staging.iterdir():
+            leftover.unlink()
+        staging.rmdir()
+    return target
+
+
+def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The verified manifest of the model folder ``path``."""
+    folder = Path(path)
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise ModelError(
+            f"no model at {folder}: expected {MANIFEST} there. Train one with "
+            f"'newsclean train DATA --output {folder}', or leave --model out to use the shipped model"
+        )
+    raw = manifest_path.read_text(encoding="utf-8", errors="replace")
+    try:
+        manifest = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ModelIntegrityError(
+            f"{manifest_path} is not valid JSON ({error.msg}): the model folder is damaged; retrain or reinstall it"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise ModelIntegrityError(f"{manifest_path} is not a model manifest: retrain or reinstall it")
+    version = manifest.get("format_version")
+    if not isinstance(version, int):
+        raise ModelFormatError(f"{manifest_path} has no format_version: it was not written by newsclean")
+    if version > FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{folder} uses model format {version}, newer than this newsclean reads "
+            f"(up to {FORMAT_VERSION}): upgrade with 'pip install -U newsclean'"
+        )
+    if raw != _canonical(manifest) or manifest.get("checksum") != _manifest_checksum(manifest):
+        raise ModelIntegrityError(f"{manifest_path} was changed after the model was saved: retrain or reinstall the model")
+    return manifest
+
+
+def load_model_folder(path: str | os.PathLike[str]) -> Model:
+    """Load and verify the model folder ``path``. Runs no code from the folder."""
+    folder = Path(path)
+    manifest = read_manifest(folder)
+    files = manifest.get("files", {})
+    for name in ARTIFACT_FILES:
+        file_path = folder / name
+        if not file_path.is_file():
+            raise ModelIntegrityError(f"{file_path} is missing: the model folder is incomplete")
+        if _sha256(file_path) != files.get(name):
+            raise ModelIntegrityError(
+                f"{file_path} does not match the checksum in {MANIFEST}: the file was changed "
+                "or damaged; retrain or reinstall the model"
+            )
+    from classifier.labels import LABELS
+
+    if tuple(manifest.get("labels", ())) != LABELS:
+        raise ModelFormatError(
+            f"{folder} predicts the labels {manifest.get('labels')}, this newsclean uses "
+            f"{list(LABELS)}: retrain the model with this release"
+        )
+    _warn_on_version_mismatch(manifest, folder)
+    return _LOADERS[manifest["format_version"]](folder, manifest)
+
+
+def _warn_on_version_mismatch(manifest: dict[str, Any], folder: Path) -> None:
+    from classifier import __version__
+
+    trained_with = str(manifest.get("newsclean_version", ""))
+    if trained_with.split(".")[:2] != __version__.split(".")[:2]:
+        warnings.warn(
+            f"model {folder} was trained with newsclean {trained_with or 'unknown'}, this is "
+            f"{__version__}: it loads, but retrain it to use this release's improvements",
+            ModelVersionWarning,
+            stacklevel=3,
+        )
+
+
+def _load_v1(folder: Path, manifest: dict[str, Any]) -> Model:
+    tokens = json.loads((folder / VOCABULARY).read_text(encoding="utf-8"))
+    with np.load(folder / WEIGHTS, allow_pickle=False) as arrays:
+        data = {name: arrays[name] for name in arrays.files}
+    layers = tuple((data[f"layer{number}_weights"], data[f"layer{number}_bias"]) for number in range(int(manifest["n_layers"])))
+    return Model(
+        labels=tuple(manifest["labels"]),
+        vocabulary={token: index for index, token in enumerate(tokens)},
+        token_coef=data["token_coef"],
+        shape_coef=data["shape_coef"],
+        shape_mean=data["shape_mean"],
+        shape_scale=data["shape_scale"],
+        stage1_intercept=data["stage1_intercept"],
+        context_mean=data["context_mean"],
+        context_scale=data["context_scale"],
+        layers=layers,
+        temperature=float(data["temperature"][0]),
+        manifest=manifest,
+    )
+
+
+# One reader per format version; old formats stay readable.
+_LOADERS = {1: _load_v1}

@@ -1,0 +1,84 @@
+"""Splitting text into paragraphs and putting it back together. No model here.
+
+A paragraph is one non-empty line. Each paragraph remembers the span of the original
+text that belongs to it (its line, its line break and any blank lines after it), so
+that dropping paragraphs and restoring them are both exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    """One non-empty line of a text.
+
+    ``text`` is the line as it was, without its line break. ``start:end`` is the span
+    of the original text that removing this paragraph removes: the line, its line
+    break and the blank lines that follow it.
+    """
+
+    index: int
+    text: str
+    start: int
+    end: int
+
+
+def split_paragraphs(text: str) -> list[Paragraph]:
+    """Split ``text`` into paragraphs: one non-empty line each.
+
+    Lines end at ``\\n``; a ``\\r`` before it belongs to the line break. Lines holding
+    only white space are not paragraphs; they stay in the span of the paragraph
+    before them (or in the leading gap before the first paragraph).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"split_paragraphs expects str, got {type(text).__name__}")
+    paragraphs: list[Paragraph] = []
+    starts: list[int] = []
+    lines: list[str] = []
+    position = 0
+    for line in text.split("\n"):
+        content = line[:-1] if line.endswith("\r") else line
+        if content.strip():
+            starts.append(position)
+            lines.append(content)
+        position += len(line) + 1
+    total = len(text)
+    for index, (start, content) in enumerate(zip(starts, lines, strict=True)):
+        end = starts[index + 1] if index + 1 < len(starts) else total
+        paragraphs.append(Paragraph(index, content, start, end))
+    return paragraphs
+
+
+def paragraph_texts(text: str) -> list[str]:
+    """The paragraphs of ``text`` as plain strings."""
+    return [paragraph.text for paragraph in split_paragraphs(text)]
+
+
+def remove_paragraphs(text: str, paragraphs: Sequence[Paragraph], drop: Iterable[int]) -> str:
+    """``text`` without the spans of the paragraphs whose indexes are in ``drop``."""
+    dropped = set(drop)
+    if not dropped:
+        return text
+    pieces: list[str] = []
+    cursor = 0
+    for paragraph in paragraphs:
+        if paragraph.index in dropped:
+            pieces.append(text[cursor : paragraph.start])
+            cursor = paragraph.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def restore_paragraphs(cleaned: str, removed: Iterable[tuple[int, str]]) -> str:
+    """Put removed spans back: ``removed`` holds (original start offset, span text).
+
+    Inserting in order of offset makes each offset valid again at its turn, so the
+    result is the original text exactly.
+    """
+    result = cleaned
+    for start, span in sorted(removed):
+        result = result[:start] + span + result[start:]
+    return result

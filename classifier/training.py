@@ -1,0 +1,310 @@
+"""Fitting with scikit-learn, then exporting to the numpy-only ``Model``.
+
+Two stages, stacked so that the second learns from honest first-pass output:
+1. a logistic regression over each paragraph's words and shape;
+2. a small network over each paragraph's first-pass probabilities, its neighbours',
+   its place in the document and its shape, fitted on out-of-fold first-pass
+   probabilities (folds grouped by site, so that no site helps predict itself).
+Grouped out-of-fold second-pass probabilities then fit a temperature (calibration)
+and choose the default ``min_confidence`` for ``clean``.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from classifier.errors import DataError
+from classifier.features import (
+    N_SHAPE,
+    context_features,
+    paragraph_features,
+    tokens_of,
+    words_of,
+)
+from classifier.labels import LABELS, REPORTING
+from classifier.model import Model, softmax
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything that shapes a trained model, recorded in its manifest."""
+
+    max_vocabulary: int = 200_000
+    min_document_frequency: int = 2
+    stage1_c: float = 2.0
+    hidden_layers: tuple[int, ...] = (48,)
+    stage2_alpha: float = 1e-3
+    folds: int = 5
+    target_reporting_kept: float = 0.995
+    random_state: int = 0
+
+
+def _token_matrix(ids: np.ndarray, offsets: np.ndarray, n_tokens: int) -> Any:
+    from scipy import sparse
+
+    counts = np.diff(offsets)
+    values = np.repeat(np.where(counts > 0, 1.0 / np.sqrt(np.maximum(counts, 1)), 0.0), counts)
+    return sparse.csr_matrix((values, ids, offsets), shape=(len(counts), n_tokens))
+
+
+def build_vocabulary(texts: Sequence[str], *, max_size: int, min_document_frequency: int) -> dict[str, int]:
+    """The most frequent tokens (by paragraphs containing them), ties broken by token."""
+    frequency: dict[str, int] = {}
+    for text in texts:
+        for token in set(tokens_of(words_of(text))):
+            frequency[token] = frequency.get(token, 0) + 1
+    kept = [token for token, count in frequency.items() if count >= min_document_frequency]
+    kept.sort(key=lambda token: (-frequency[token], token))
+    return {token: index for index, token in enumerate(sorted(kept[:max_size]))}
+
+
+def _group_folds(groups: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import GroupKFold
+
+    n_groups = len(np.unique(groups))
+    if n_groups < 2:
+        raise DataError("training needs paragraphs from at least two documents or sites")
+    splitter = GroupKFold(n_splits=min(folds, n_groups))
+    return list(splitter.split(np.zeros(len(groups)), groups=groups))
+
+
+class ParagraphClassifier:
+    """Scikit-learn style estimator over a paragraph table.
+
+    ``X`` is a DataFrame with ``doc_id``, ``position`` and ``text`` (sorted by
+    document and position); ``y`` the labels. Nothing happens in ``__init__``;
+    fitted attributes end in ``_``; ``classes_`` is the column order of
+    ``predict_proba``.
+    """
+
+    def __init__(self, config: TrainingConfig | None = None) -> None:
+        self.config = config
+
+    # -- fitting ------------------------------------------------------------------
+
+    def _stage1_design(self, ids: np.ndarray, offsets: np.ndarray, shapes: np.ndarray) -> Any:
+        from scipy import sparse
+
+        tokens = _token_matrix(ids, offsets, len(self.vocabulary_))
+        scaled = (shapes - self.shape_mean_) / self.shape_scale_
+        return sparse.hstack([tokens, sparse.csr_matrix(scaled)], format="csr")
+
+    def _new_stage1(self) -> Any:
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=self.config_.stage1_c, class_weight="balanced", max_iter=2000)
+
+    def _new_stage2(self) -> Any:
+        if self.config_.hidden_layers:
+            from sklearn.neural_network import MLPClassifier
+
+            return MLPClassifier(
+                hidden_layer_sizes=self.config_.hidden_layers,
+                alpha=self.config_.stage2_alpha,
+                max_iter=300,
+                early_stopping=False,
+                random_state=self.config_.random_state,
+            )
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=1.0, max_iter=2000)
+
+    def _contexts(self, frame: pd.DataFrame, first: np.ndarray, shapes: np.ndarray) -> np.ndarray:
+        texts = frame["text"].tolist()
+        positions = frame["position"].to_numpy()
+        result: np.ndarray | None = None
+        for _, rows in _document_rows(frame):
+            ordered = np.asarray(sorted(rows, key=lambda row: positions[row]))
+            block = context_features(first[ordered], shapes[ordered], [texts[row] for row in ordered])
+            if result is None:
+                result = np.zeros((len(texts), block.shape[1]))
+            result[ordered] = block
+        assert result is not None
+        return result
+
+    def fit(self, X: pd.DataFrame, y: Sequence[str], *, groups: Sequence[str] | None = None) -> ParagraphClassifier:
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+
+        self.config_ = self.config or TrainingConfig()
+        self.classes_ = np.asarray(LABELS)
+        target = np.asarray([LABELS.index(label) for label in y])
+        missing = [label for index, label in enumerate(LABELS) if not (target == index).any()]
+        if missing:
+            raise DataError(f"training data has no paragraph labelled {', '.join(missing)}: every label needs examples")
+        group_keys = np.asarray(groups if groups is not None else X["doc_id"], dtype=str)
+        texts = X["text"].tolist()
+        self.vocabulary_ = build_vocabulary(
+            texts,
+            max_size=self.config_.max_vocabulary,
+            min_document_frequency=self.config_.min_document_frequency,
+        )
+        ids, offsets, shapes = paragraph_features(texts, self.vocabulary_)
+        self.shape_mean_ = shapes.mean(axis=0)
+        scale = shapes.std(axis=0)
+        self.shape_scale_ = np.where(scale > 0, scale, 1.0)
+        design = self._stage1_design(ids, offsets, shapes)
+        folds = _group_folds(group_keys, self.config_.folds)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            first_oof = np.zeros((len(texts), len(LABELS)))
+            for train_rows, test_rows in folds:
+                stage1 = self._new_stage1().fit(design[train_rows], target[train_rows])
+                first_oof[test_rows] = stage1.predict_proba(design[test_rows])
+            self.stage1_ = self._new_stage1().fit(design, target)
+
+            contexts = self._contexts(X, first_oof, shapes)
+            self.context_mean_ = contexts.mean(axis=0)
+            context_scale = contexts.std(axis=0)
+            self.context_scale_ = np.where(context_scale > 0, context_scale, 1.0)
+            scaled = (contexts - self.context_mean_) / self.context_scale_
+            log_oof = np.zeros((len(texts), len(LABELS)))
+            for train_rows, test_rows in folds:
+                stage2 = self._new_stage2().fit(scaled[train_rows], target[train_rows])
+                log_oof[test_rows] = _log_proba(stage2, scaled[test_rows])
+            self.stage2_ = self._new_stage2().fit(scaled, target)
+
+        self.temperature_ = fit_temperature(log_oof, target)
+        self.oof_proba_ = softmax(log_oof / self.temperature_)
+        self.oof_first_pass_ = first_oof
+        self.default_min_confidence_ = choose_min_confidence(
+            self.oof_proba_,
+            target,
+            np.asarray([len(text) for text in texts]),
+            target_kept=self.config_.target_reporting_kept,
+        )
+        return self
+
+    # -- prediction with the scikit-learn parts (the reference for export) -----------
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        texts = X["text"].tolist()
+        ids, offsets, shapes = paragraph_features(texts, self.vocabulary_)
+        first = self.stage1_.predict_proba(self._stage1_design(ids, offsets, shapes))
+        contexts = self._contexts(X, first, shapes)
+        scaled = (contexts - self.context_mean_) / self.context_scale_
+        return softmax(_log_proba(self.stage2_, scaled) / self.temperature_)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    # -- export -----------------------------------------------------------------------
+
+    def export(self, manifest: dict[str, Any] | None = None) -> Model:
+        """The fitted model as plain arrays: what ``save_model`` writes."""
+        n_tokens = len(self.vocabulary_)
+        coef = self.stage1_.coef_.T
+        if hasattr(self.stage2_, "coefs_"):
+            layers = tuple(
+                (np.asarray(weights, dtype=np.float64), np.asarray(bias, dtype=np.float64))
+                for weights, bias in zip(self.stage2_.coefs_, self.stage2_.intercepts_, strict=True)
+            )
+        else:
+            layers = ((self.stage2_.coef_.T.copy(), self.stage2_.intercept_.copy()),)
+        return Model(
+            labels=LABELS,
+            vocabulary=dict(self.vocabulary_),
+            token_coef=np.ascontiguousarray(coef[:n_tokens]),
+            shape_coef=np.ascontiguousarray(coef[n_tokens : n_tokens + N_SHAPE]),
+            shape_mean=self.shape_mean_,
+            shape_scale=self.shape_scale_,
+            stage1_intercept=self.stage1_.intercept_.copy(),
+            context_mean=self.context_mean_,
+            context_scale=self.context_scale_,
+            layers=layers,
+            temperature=float(self.temperature_),
+            manifest=dict(manifest or {}),
+        )
+
+
+def _document_rows(frame: pd.DataFrame) -> list[tuple[str, list[int]]]:
+    from classifier.data import documents
+
+    return documents(frame)
+
+
+def _log_proba(estimator: Any, features: np.ndarray) -> np.ndarray:
+    probabilities = estimator.predict_proba(features)
+    return np.log(np.clip(probabilities, 1e-300, 1.0))
+
+
+def fit_temperature(log_probabilities: np.ndarray, target: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood of ``target``."""
+    from scipy.optimize import minimize_scalar
+
+    rows = np.arange(len(target))
+
+    def loss(log_temperature: float) -> float:
+        scaled = log_probabilities / np.exp(log_temperature)
+        scaled = scaled - scaled.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(scaled).sum(axis=1))
+        return float(-(scaled[rows, target] - log_norm).mean())
+
+    result = minimize_scalar(loss, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+    return float(np.exp(result.x))
+
+
+def choose_min_confidence(probabilities: np.ndarray, target: np.ndarray, lengths: np.ndarray, *, target_kept: float) -> float:
+    """The lowest threshold at which ``clean`` keeps ``target_kept`` of reporting characters.
+
+    Lower thresholds remove more residue; the reporting floor is what users cannot
+    give up, so it decides.
+    """
+    reporting = LABELS.index(REPORTING)
+    is_reporting = target == reporting
+    reporting_chars = lengths[is_reporting].sum()
+    predicted = probabilities.argmax(axis=1)
+    not_kept = 1.0 - probabilities[:, reporting]
+    for threshold in np.round(np.arange(0.5, 0.995, 0.01), 2):
+        dropped = (predicted != reporting) & (not_kept >= threshold)
+        kept = 1.0 - lengths[is_reporting & dropped].sum() / max(reporting_chars, 1)
+        if kept >= target_kept:
+            return float(threshold)
+    return 0.99
+
+
+def train(
+    data: pd.DataFrame,
+    *,
+    config: TrainingConfig | None = None,
+    groups_column: str = "domain",
+) -> tuple[Model, ParagraphClassifier]:
+    """Fit on a validated labelled table; return the exported model and the estimator.
+
+    The model's manifest records the configuration, the data's fingerprint, library
+    versions and the grouped out-of-fold figures of the training run.
+    """
+    import sklearn
+
+    from classifier import __version__
+    from classifier.data import fingerprint
+    from classifier.evaluation import evaluate_probabilities
+
+    config = config or TrainingConfig()
+    groups = data[groups_column] if groups_column in data.columns else data["doc_id"]
+    estimator = ParagraphClassifier(config).fit(data, data["label"].tolist(), groups=groups.tolist())
+    oof_report = evaluate_probabilities(data, estimator.oof_proba_, min_confidence=estimator.default_min_confidence_)
+    manifest = {
+        "newsclean_version": __version__,
+        "library_versions": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
+        "training_data": fingerprint(data),
+        "config": {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(config).items()},
+        "default_min_confidence": estimator.default_min_confidence_,
+        "temperature": estimator.temperature_,
+        "metrics": {"grouped_out_of_fold": oof_report.summary()},
+    }
+    return estimator.export(manifest), estimator

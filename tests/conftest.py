@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "seeds" / "000_5fc31cc41396119c.txt"
+AUTHORED = sorted((ROOT / "datasets" / "authored").glob("*.jsonl"))
+
+# LABELLING.md's worked example for the seed, paragraph by paragraph (1-based ranges).
+SEED_LABELS = ["reporting"] * 6 + ["donation_appeal"] * 7 + ["ui_residue"]
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    return SEED.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def small_training_table():
+    """A few authored documents of every file: enough for every label, quick to fit."""
+    from classifier.data import read_labelled
+
+    frame = read_labelled(AUTHORED)
+    documents = sorted(frame["doc_id"].unique())
+    chosen = set(documents[::4])
+    return frame[frame["doc_id"].isin(chosen)].reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def fitted(small_training_table):
+    """(exported model, scikit-learn estimator) trained on the small table."""
+    from classifier.training import TrainingConfig, train
+
+    return train(small_training_table, config=TrainingConfig(folds=3, hidden_layers=(8,)))
+
+
+@pytest.fixture(scope="session")
+def small_model(fitted):
+    return fitted[0]

@@ -1,0 +1,146 @@
+"""The CLI, in process: happy paths, stdin and stdout, and errors as one clear line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from classifier import __version__, split_paragraphs
+from classifier.cli import app
+from tests.conftest import AUTHORED, SEED
+
+runner = CliRunner()
+COMMANDS = ["clean", "classify", "train", "evaluate", "info"]
+
+
+def invoke(*args: str, stdin: str | bytes | None = None):
+    return runner.invoke(app, list(args), input=stdin)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    assert "Example: newsclean " + command in " ".join(result.output.split())
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"newsclean {__version__}"
+
+
+def test_clean_prints_the_reporting_of_the_seed() -> None:
+    result = invoke("clean", str(SEED))
+    assert result.exit_code == 0, result.output
+    expected = [p.text for p in split_paragraphs(SEED.read_text(encoding="utf-8"))][:6]
+    assert [p.text for p in split_paragraphs(result.stdout)] == expected
+
+
+def test_clean_reads_stdin_and_writes_a_file(tmp_path: Path) -> None:
+    out = tmp_path / "clean.txt"
+    result = invoke("clean", "-", "--output", str(out), stdin=SEED.read_text(encoding="utf-8"))
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").startswith("The Kremlin on Thursday")
+    assert "Remind me later." not in out.read_text(encoding="utf-8")
+
+
+def test_clean_keeping_every_label_changes_nothing() -> None:
+    text = SEED.read_text(encoding="utf-8")
+    args = ["clean", "-", "-k", "reporting", "-k", "donation_appeal", "-k", "ui_residue"]
+    result = invoke(*args, stdin=text)
+    assert result.stdout == text
+
+
+@pytest.mark.parametrize("fmt", ["table", "jsonl", "csv"])
+def test_classify_formats(fmt: str) -> None:
+    result = invoke("classify", str(SEED), "--format", fmt)
+    assert result.exit_code == 0, result.output
+    if fmt == "jsonl":
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [row["label"] for row in rows][-1] == "ui_residue"
+        assert len(rows) == 14
+    elif fmt == "csv":
+        assert result.stdout.splitlines()[0].startswith("position,label,probability,p_reporting")
+        assert len(result.stdout.splitlines()) == 15
+    else:
+        assert "ui_residue" in result.stdout.splitlines()[-1]
+
+
+def test_classify_explain_names_features() -> None:
+    result = invoke("classify", "-", "--explain", "--format", "jsonl", stdin="Support us from just $2 a month.\n")
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)
+    assert row["explanation"] and all(isinstance(name, str) for name, _ in row["explanation"])
+
+
+def test_missing_file_is_one_line_without_traceback() -> None:
+    result = invoke("clean", "no/such/file.txt")
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: no/such/file.txt: no such file"
+
+
+def test_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin.txt"
+    path.write_bytes("Caf\xe9 au lait\n".encode("latin-1"))
+    result = invoke("classify", str(path))
+    assert result.exit_code == 1
+    assert "not UTF-8" in result.output and "iconv" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_empty_file_gives_empty_output(tmp_path: Path) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_text("")
+    assert invoke("clean", str(path)).stdout == ""
+    assert invoke("classify", str(path), "--format", "jsonl").stdout == ""
+
+
+def test_train_evaluate_info_round_trip(tmp_path: Path, small_training_table) -> None:
+    data = tmp_path / "train.jsonl"
+    small_training_table[["doc_id", "position", "text", "label", "language"]].to_json(
+        data, orient="records", lines=True, force_ascii=False
+    )
+    model_dir = tmp_path / "model"
+    result = invoke("train", str(data), "--output", str(model_dir), "--folds", "3", "--hidden", "8")
+    assert result.exit_code == 0, result.output
+    assert (model_dir / "manifest.json").is_file()
+
+    report_path = tmp_path / "report.json"
+    result = invoke("evaluate", str(AUTHORED[0]), "--model", str(model_dir), "--json", str(report_path))
+    assert result.exit_code == 0, result.output
+    assert "macro" in result.stdout
+    report = json.loads(report_path.read_text())
+    assert set(report["per_label"]) == {"reporting", "donation_appeal", "ui_residue"}
+
+    result = invoke("evaluate", str(AUTHORED[0]), "--model", str(model_dir), "--fail-under", "1.0")
+    assert result.exit_code == 1
+    assert "below --fail-under" in result.output
+
+    result = invoke("info", "--model", str(model_dir))
+    assert result.exit_code == 0, result.output
+    assert "labels: reporting, donation_appeal, ui_residue" in result.stdout
+
+
+def test_train_refuses_bad_data_with_the_row(tmp_path: Path) -> None:
+    data = tmp_path / "bad.csv"
+    data.write_text("doc_id,position,text,label\nd,0,Hi.,reporting\nd,1,Buy,spam\n")
+    result = invoke("train", str(data), "--output", str(tmp_path / "m"))
+    assert result.exit_code == 1
+    assert "unknown label 'spam' in bad.csv row 3" in result.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_info_of_the_shipped_model() -> None:
+    result = invoke("info", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["labels"] == ["reporting", "donation_appeal", "ui_residue"]
+
+
+def test_broken_model_folder_is_a_clear_error(tmp_path: Path) -> None:
+    result = invoke("clean", str(SEED), "--model", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: no model at")

@@ -1,0 +1,87 @@
+"""The model file: exact export, faithful save and load, refusal of damaged or newer files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier import ModelFormatError, ModelIntegrityError, ModelVersionWarning, load_model, save_model
+from classifier.evaluation import predict_table
+from classifier.model import FORMAT_VERSION, load_model_folder
+
+
+def test_export_matches_scikit_learn(fitted, small_training_table) -> None:
+    model, estimator = fitted
+    expected = estimator.predict_proba(small_training_table)
+    assert np.abs(predict_table(model, small_training_table) - expected).max() < 1e-9
+
+
+def test_classes_follow_probability_columns(fitted) -> None:
+    model, estimator = fitted
+    assert tuple(estimator.classes_) == model.labels
+
+
+def test_save_then_load_gives_identical_probabilities(small_model, small_training_table, tmp_path: Path) -> None:
+    save_model(small_model, tmp_path / "m")
+    loaded = load_model_folder(tmp_path / "m")
+    assert np.array_equal(predict_table(loaded, small_training_table), predict_table(small_model, small_training_table))
+    assert loaded.manifest["training_data"] == small_model.manifest["training_data"]
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "vocabulary.json", "weights.npz"])
+def test_a_file_changed_by_one_byte_is_refused(small_model, tmp_path: Path, name: str) -> None:
+    folder = save_model(small_model, tmp_path / "m")
+    path = folder / name
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle] = (data[middle] + 1) % 256
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="retrain or reinstall"):
+        load_model_folder(folder)
+
+
+def test_a_newer_format_is_refused_with_what_to_do(small_model, tmp_path: Path) -> None:
+    folder = save_model(small_model, tmp_path / "m")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["format_version"] = FORMAT_VERSION + 1
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFormatError, match="pip install -U newsclean"):
+        load_model_folder(folder)
+
+
+def test_a_missing_folder_says_how_to_get_a_model(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="newsclean train"):
+        load_model_folder(tmp_path / "nothing")
+
+
+def test_a_model_from_another_release_loads_with_a_warning(small_model, tmp_path: Path) -> None:
+    manifest = dict(small_model.manifest, newsclean_version="0.0.1")
+    from dataclasses import replace
+
+    folder = save_model(replace(small_model, manifest=manifest), tmp_path / "m")
+    with pytest.warns(ModelVersionWarning, match="retrain"):
+        load_model_folder(folder)
+
+
+def test_the_shipped_model_is_format_one_and_loads_cleanly() -> None:
+    # Format 1 is the shipped model's: it must stay loadable by every later release.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = load_model()
+    assert model.manifest["format_version"] == 1
+    assert load_model() is model  # cached
+
+
+def test_cleaning_imports_neither_scikit_learn_nor_pandas(tmp_path: Path) -> None:
+    code = (
+        "import sys, classifier; classifier.clean('Officials said so.\\nRead more'); "
+        "print(sorted(m for m in ('sklearn', 'pandas', 'scipy') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

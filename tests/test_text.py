@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from classifier.text import remove_paragraphs, restore_paragraphs, split_paragraphs
+
+
+def test_one_non_empty_line_is_one_paragraph() -> None:
+    text = "First line.\r\n\n   \nSecond line\n\tThird\n"
+    assert [p.text for p in split_paragraphs(text)] == ["First line.", "Second line", "\tThird"]
+
+
+def test_spans_cover_blank_lines_after_a_paragraph() -> None:
+    text = "\nA\n\nB\nC"
+    paragraphs = split_paragraphs(text)
+    assert [(p.start, p.end) for p in paragraphs] == [(1, 4), (4, 6), (6, 7)]
+    assert remove_paragraphs(text, paragraphs, [1]) == "\nA\n\nC"
+
+
+def test_no_paragraphs_in_blank_text() -> None:
+    assert split_paragraphs("") == []
+    assert split_paragraphs(" \n\t\n\r\n") == []
+
+
+lines = st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30), max_size=12)
+
+
+@given(lines, st.data())
+def test_removing_then_restoring_gives_the_original(parts: list[str], data: st.DataObject) -> None:
+    text = "\n".join(parts)
+    paragraphs = split_paragraphs(text)
+    drop = data.draw(st.sets(st.sampled_from(range(len(paragraphs))))) if paragraphs else set()
+    cleaned = remove_paragraphs(text, paragraphs, drop)
+    removed = [(p.start, text[p.start : p.end]) for p in paragraphs if p.index in drop]
+    assert restore_paragraphs(cleaned, removed) == text
+    kept = [p.text for p in paragraphs if p.index not in drop]
+    assert [p.text for p in split_paragraphs(cleaned)] == kept
