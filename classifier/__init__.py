@@ -64,3 +64,32 @@ __all__ = [
     "split_paragraphs",
     "train",
 ]
+
+
+# Corpus tools, imported on call: cleaning one article imports none of pandas,
+# pyarrow, dask or trafilatura.
+
+
+def clean_html(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """The cleaned text of a web page: trafilatura's extraction, then ``clean``
+    (see ``classifier.html.clean_html``). Needs trafilatura."""
+    from classifier.html import clean_html as _clean_html
+
+    return _clean_html(*args, **kwargs)
+
+
+def classify_frame(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """Every paragraph of a pandas text column with its label (see ``classifier.frames``)."""
+    from classifier.frames import classify_frame as _classify_frame
+
+    return _classify_frame(*args, **kwargs)
+
+
+def clean_frame(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """A pandas frame with its text column cleaned (see ``classifier.frames``)."""
+    from classifier.frames import clean_frame as _clean_frame
+
+    return _clean_frame(*args, **kwargs)
+
+
+__all__ += ["classify_frame", "clean_frame", "clean_html"]

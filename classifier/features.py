@@ -18,20 +18,20 @@ import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 
 # Letters and digits; "_" is not a word character worth keeping.
 _WORD_RE = re.compile(r"[^\W_]+")
-_DIGITS = str.maketrans("0123456789", "0000000000")
-_PRICE_RE = re.compile(
-    r"[$€£¥₹₽]|\b(?:usd|eur|euro|euros|gbp|chf|pln|zł|sek|kr|dkk|nok|rub|brl|r\$)\b|\d[.,]\d\d\b",
-    re.IGNORECASE,
-)
-_LINK_RE = re.compile(r"https?://|www\.|@\w|\.(?:com|org|net|de|fr|uk)\b", re.IGNORECASE)
+# Searched in lower-cased text whose digits are all 0 (see ``_lowered``). Each
+# pattern starts with one character or class, which the regex engine scans for fast.
+CURRENCY_WORDS = frozenset("usd eur euro euros gbp chf pln zł sek kr dkk nok rub brl".split())
+_LINK_RE = re.compile(r"https?://|www\.|@\w|\.(?:com|org|net|de|fr|uk)\b")
 _SENTENCE_END = frozenset(".!?…\"”»’)'")
 _BULLETS = frozenset("-–—•·*►▶»>|#+~=_/\\[(")
-_NAV_SEPARATORS = ("|", "»", "›", "→", " / ", "•")
 
 # Pronouns of the reader and of the outlet, in the languages the data covers. The
 # words feed the model through the vocabulary too; these counts are what carries
@@ -72,80 +72,206 @@ SHAPE_FEATURES: tuple[str, ...] = (
 )
 N_SHAPE = len(SHAPE_FEATURES)
 
+# Marks found anywhere in a paragraph, each searched once over a whole batch.
+_MARKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("has_price", re.compile(r"[$€£¥₹₽]")),
+    ("has_price", re.compile(r"0[.,]00\b")),
+    ("has_link", _LINK_RE),
+    ("has_question", re.compile(r"\?")),
+    ("has_exclamation", re.compile(r"!")),
+    ("nav_separators", re.compile(r"[|»›→•]")),
+    ("nav_separators", re.compile(r" / ")),
+    ("has_copyright", re.compile(r"©|\(c\)")),
+)
+
+#: Hashed word-bigram buckets; the vocabulary holds unigrams only.
+DEFAULT_BUCKETS = 1 << 18
+_BIGRAM_MULTIPLIER = 2_654_435_761
+
+
+@dataclass(frozen=True)
+class FeatureSpace:
+    """Where each kind of token feature sits: unigrams, bigram buckets, first word, empty."""
+
+    n_words: int
+    n_buckets: int
+
+    @property
+    def bigram_offset(self) -> int:
+        return self.n_words
+
+    @property
+    def first_offset(self) -> int:
+        return self.n_words + self.n_buckets
+
+    @property
+    def empty_feature(self) -> int:
+        return 2 * self.n_words + self.n_buckets
+
+    @property
+    def size(self) -> int:
+        return self.empty_feature + 1
+
+    def bigram(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return self.bigram_offset + (left * _BIGRAM_MULTIPLIER + right) % self.n_buckets
+
+
+_ANY_DIGIT = re.compile(r"[0-9]")
+
+
+def _lowered(texts: Sequence[str]) -> list[str]:
+    """Lower-cased texts with every ASCII digit written as 0 (prices and dates generalise)."""
+    joined = "\n".join(texts).lower()
+    if _ANY_DIGIT.search(joined):
+        joined = _ANY_DIGIT.sub("0", joined)
+    parts = joined.split("\n")
+    if len(parts) != len(texts):  # a text held a line break: do it one at a time
+        parts = [_ANY_DIGIT.sub("0", text.lower()).replace("\n", " ") for text in texts]
+    return parts
+
 
 def words_of(text: str) -> list[str]:
     """Lower-cased words with every digit written as 0 (prices and dates generalise)."""
-    return _WORD_RE.findall(text.lower().translate(_DIGITS))
+    return _WORD_RE.findall(_ANY_DIGIT.sub("0", text.lower()))
 
 
-def tokens_of(words: Sequence[str]) -> list[str]:
-    """Unigrams, bigrams and the first word marked as such."""
-    if not words:
-        return ["<empty>"]
-    grams = list(words)
-    grams.extend(f"{a} {b}" for a, b in itertools.pairwise(words))
-    grams.append(f"<first> {words[0]}")
-    return grams
+@lru_cache(maxsize=1)
+def _character_classes() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Letter, upper-case, digit and space flags for every BMP code point.
 
-
-def shape_of(text: str, words: Sequence[str]) -> list[float]:
-    """The shape features of one paragraph, in ``SHAPE_FEATURES`` order."""
-    stripped = text.strip()
-    n_chars = len(stripped)
-    n_words = len(words)
-    letters = sum(1 for ch in stripped if ch.isalpha())
-    upper = sum(1 for ch in stripped if ch.isupper())
-    digits = sum(1 for ch in stripped if ch.isdigit())
-    raw_words = stripped.split()
-    titled = sum(1 for word in raw_words if word[:1].isupper())
-    per_word = 1.0 / n_words if n_words else 0.0
-    last = stripped[-1:] if stripped else ""
-    return [
-        math.log1p(n_chars),
-        math.log1p(n_words),
-        1.0 if last in _SENTENCE_END else 0.0,
-        1.0 if last == ":" else 0.0,
-        1.0 if letters == 0 else 0.0,
-        upper / letters if letters else 0.0,
-        digits / n_chars if n_chars else 0.0,
-        1.0 if _PRICE_RE.search(stripped) else 0.0,
-        sum(1 for word in words if word in FIRST_PLURAL) * per_word,
-        sum(1 for word in words if word in SECOND_PERSON) * per_word,
-        1.0 if _LINK_RE.search(stripped) else 0.0,
-        1.0 if stripped[:1] in _BULLETS else 0.0,
-        titled / len(raw_words) if raw_words else 0.0,
-        1.0 if "?" in stripped else 0.0,
-        1.0 if "!" in stripped else 0.0,
-        1.0 if n_words <= 3 else 0.0,
-        (sum(len(word) for word in words) * per_word) / 10.0,
-        1.0 if any(sep in stripped for sep in _NAV_SEPARATORS) else 0.0,
-        1.0 if "©" in stripped or "(c)" in stripped.lower() else 0.0,
-    ]
-
-
-def paragraph_features(texts: Sequence[str], vocabulary: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Token ids and shapes of paragraphs.
-
-    Returns ``(ids, offsets, shapes)``: the vocabulary ids of paragraph ``i`` are
-    ``ids[offsets[i]:offsets[i+1]]`` (unique, unknown tokens left out) and ``shapes[i]``
-    is its shape row.
+    Built once per process (about 10 ms); characters beyond the BMP count as none.
     """
-    ids: list[int] = []
-    offsets = [0]
-    shapes: list[list[float]] = []
-    lookup = vocabulary.get
-    for text in texts:
-        words = words_of(text)
-        found = {lookup(token) for token in tokens_of(words)}
-        found.discard(None)
-        ids.extend(sorted(found))  # type: ignore[arg-type]
-        offsets.append(len(ids))
-        shapes.append(shape_of(text, words))
-    return (
-        np.asarray(ids, dtype=np.int64),
-        np.asarray(offsets, dtype=np.int64),
-        np.asarray(shapes, dtype=np.float64).reshape(len(texts), N_SHAPE),
+    table = "".join(chr(code) if not 0xD800 <= code <= 0xDFFF else " " for code in range(0x10000))
+    flags = [
+        np.fromiter(map(test, table), dtype=bool, count=0x10000) for test in (str.isalpha, str.isupper, str.isdigit, str.isspace)
+    ]
+    return flags[0], flags[1], flags[2], flags[3]
+
+
+def _segment_sums(flags: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Sums of the boolean ``flags`` over each segment ``starts[i]:starts[i]+lengths[i]``."""
+    if len(flags) == 0:
+        return np.zeros(len(starts), dtype=np.int64)
+    # One-dimensional uint8 into int32 is by far numpy's fastest reduceat here.
+    sums = np.add.reduceat(flags.view(np.uint8), np.minimum(starts, len(flags) - 1), dtype=np.int32)
+    return np.where(lengths > 0, sums, 0)
+
+
+def _shapes(
+    stripped: list[str],
+    lowered: list[str],
+    counts: np.ndarray,
+    word_lengths: np.ndarray,
+    first_plural: np.ndarray,
+    second: np.ndarray,
+    currency: np.ndarray,
+) -> np.ndarray:
+    n = len(stripped)
+    shapes = np.zeros((n, N_SHAPE))
+    if n == 0:
+        return shapes
+    column = {name: index for index, name in enumerate(SHAPE_FEATURES)}
+    lengths = np.fromiter(map(len, stripped), dtype=np.int64, count=n)
+    starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
+    codes = np.frombuffer("\n".join(stripped).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = np.where(codes < 0x10000, codes, 0x20)
+    alpha, upper, digit, space = _character_classes()
+    is_upper = upper[codes]
+    blank = space[codes]
+    word_start = ~blank
+    word_start[1:] &= blank[:-1]
+    letters, uppers, digits, raw_words, titled = (
+        _segment_sums(flags, starts, lengths)
+        for flags in (alpha[codes], is_upper, digit[codes], word_start, word_start & is_upper)
     )
+    per_word = np.where(counts > 0, 1.0 / np.maximum(counts, 1), 0.0)
+    shapes[:, column["log_chars"]] = np.log1p(lengths)
+    shapes[:, column["log_words"]] = np.log1p(counts)
+    shapes[:, column["no_letters"]] = letters == 0
+    shapes[:, column["upper_ratio"]] = uppers / np.maximum(letters, 1)
+    shapes[:, column["digit_ratio"]] = digits / np.maximum(lengths, 1)
+    shapes[:, column["first_plural_ratio"]] = first_plural * per_word
+    shapes[:, column["second_person_ratio"]] = second * per_word
+    shapes[:, column["title_ratio"]] = titled / np.maximum(raw_words, 1)
+    shapes[:, column["short_line"]] = counts <= 3
+    shapes[:, column["mean_word_length"]] = word_lengths * per_word / 10.0
+    shapes[:, column["has_price"]] = currency > 0
+    last = [text[-1:] for text in stripped]
+    shapes[:, column["ends_sentence"]] = [character in _SENTENCE_END for character in last]
+    shapes[:, column["ends_colon"]] = [character == ":" for character in last]
+    shapes[:, column["starts_bullet"]] = [text[:1] in _BULLETS for text in stripped]
+    lowered_joined = "\n".join(lowered)
+    lowered_starts = np.concatenate([[0], np.cumsum(np.fromiter(map(len, lowered), dtype=np.int64, count=n) + 1)[:-1]])
+    for name, pattern in _MARKS:
+        positions = np.fromiter((match.start() for match in pattern.finditer(lowered_joined)), dtype=np.int64)
+        if len(positions):
+            shapes[np.searchsorted(lowered_starts, positions, side="right") - 1, column[name]] = 1.0
+    return shapes
+
+
+def paragraph_features(
+    texts: Sequence[str], vocabulary: Mapping[str, int], n_buckets: int = DEFAULT_BUCKETS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Token features and shapes of paragraphs, computed a batch at a time.
+
+    Returns ``(ids, owners, shapes)``: token feature ``ids[j]`` (see ``FeatureSpace``)
+    occurs in paragraph ``owners[j]``, once per occurrence (term counts), and
+    ``shapes[i]`` is paragraph ``i``'s shape row.
+    """
+    n = len(texts)
+    space = FeatureSpace(len(vocabulary), n_buckets)
+    lowered = _lowered(texts)
+    word_lists = list(map(_WORD_RE.findall, lowered))
+    counts = np.fromiter(map(len, word_lists), dtype=np.int64, count=n)
+    flat = list(chain.from_iterable(word_lists))
+    unknown = space.n_words
+    get = vocabulary.get
+    words = np.asarray([get(word, unknown) for word in flat], dtype=np.int64)
+    owner = np.repeat(np.arange(n, dtype=np.int64), counts)
+    known = words < unknown
+
+    if flat:
+        first_plural = np.bincount(owner, weights=[word in FIRST_PLURAL for word in flat], minlength=n)
+        second = np.bincount(owner, weights=[word in SECOND_PERSON for word in flat], minlength=n)
+        currency = np.bincount(owner, weights=[word in CURRENCY_WORDS for word in flat], minlength=n)
+        word_lengths = np.bincount(owner, weights=np.fromiter(map(len, flat), dtype=np.float64, count=len(flat)), minlength=n)
+    else:
+        first_plural = second = word_lengths = currency = np.zeros(n)
+    shapes = _shapes([text.strip() for text in texts], lowered, counts, word_lengths, first_plural, second, currency)
+
+    pair = known[:-1] & known[1:] & (owner[:-1] == owner[1:])
+    has_words = counts > 0
+    firsts = (np.cumsum(counts) - counts)[has_words]
+    first_known = known[firsts]
+    ids = np.concatenate(
+        [
+            words[known],
+            space.bigram(words[:-1][pair], words[1:][pair]),
+            space.first_offset + words[firsts][first_known],
+            np.full(n - int(has_words.sum()), space.empty_feature, dtype=np.int64),
+        ]
+    )
+    owners = np.concatenate([owner[known], owner[:-1][pair], np.flatnonzero(has_words)[first_known], np.flatnonzero(~has_words)])
+    return ids, owners, shapes
+
+
+def feature_names(text: str, vocabulary: Mapping[str, int], n_buckets: int = DEFAULT_BUCKETS) -> dict[int, str]:
+    """Readable names of the token features of ``text`` (for explanations)."""
+    space = FeatureSpace(len(vocabulary), n_buckets)
+    words = words_of(text)
+    names: dict[int, str] = {}
+    ids = [vocabulary.get(word) for word in words]
+    for word, index in zip(words, ids, strict=True):
+        if index is not None:
+            names[index] = word
+    for (left, right), (a, b) in zip(itertools.pairwise(words), itertools.pairwise(ids), strict=False):
+        if a is not None and b is not None:
+            names[int(space.bigram(np.int64(a), np.int64(b)))] = f"{left} {right}"
+    if words and ids[0] is not None:
+        names[space.first_offset + ids[0]] = f"<first> {words[0]}"
+    if not words:
+        names[space.empty_feature] = "<no words>"
+    return names
 
 
 # Neighbours whose first-pass probabilities each paragraph sees.
@@ -161,6 +287,7 @@ def context_feature_names(labels: Sequence[str]) -> list[str]:
     names += [f"after_mean_{label}" for label in labels]
     names += [f"before_max_{label}" for label in labels[1:]]
     names += [f"after_max_{label}" for label in labels[1:]]
+    names += [f"inside_block_{label}" for label in labels[1:]]
     names += [
         "rel_position",
         "rel_from_end",
@@ -200,6 +327,11 @@ def context_features(probabilities: np.ndarray, shapes: np.ndarray, texts: Seque
     reverse_max = np.maximum.accumulate(non_reporting[::-1], axis=0)[::-1]
     after_max = np.vstack([reverse_max[1:], np.zeros((1, k - 1))]) if n else reverse_max
     blocks += [before_max, after_max]
+    # Inside a block: a label strong both just before and just after this paragraph
+    # (the "why we need money" paragraph between "Dear readers," and "Donate").
+    near_before = np.max([padded[reach + offset : reach + offset + n, 1:] for offset in (-3, -2, -1)], axis=0)
+    near_after = np.max([padded[reach + offset : reach + offset + n, 1:] for offset in (1, 2, 3)], axis=0)
+    blocks.append(np.minimum(near_before, near_after))
     denominator = max(n - 1, 1)
     seen: dict[str, int] = {}
     repeats = np.zeros(n)

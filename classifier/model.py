@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from classifier.errors import ModelError, ModelFormatError, ModelIntegrityError
-from classifier.features import context_features, paragraph_features
+from classifier.features import SHAPE_FEATURES, context_features, feature_names, paragraph_features
 
 #: Written into every manifest; a reader refuses folders from a newer format.
 FORMAT_VERSION = 1
@@ -61,6 +61,7 @@ class Model:
     context_scale: np.ndarray
     layers: tuple[tuple[np.ndarray, np.ndarray], ...]
     temperature: float
+    n_buckets: int
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -71,20 +72,19 @@ class Model:
 
     def first_pass(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Stage-one probabilities and the shape rows of paragraphs (any documents)."""
-        ids, offsets, shapes = paragraph_features(texts, self.vocabulary)
-        return self.first_pass_from_features(ids, offsets, shapes), shapes
-
-    def first_pass_from_features(self, ids: np.ndarray, offsets: np.ndarray, shapes: np.ndarray) -> np.ndarray:
-        counts = np.diff(offsets)
+        ids, owners, shapes = paragraph_features(texts, self.vocabulary, self.n_buckets)
+        n = len(texts)
+        counts = np.bincount(owners, minlength=n)
         gathered = self.token_coef[ids]
-        cumulative = np.vstack([np.zeros((1, gathered.shape[1])), np.cumsum(gathered, axis=0)])
-        token_scores = cumulative[offsets[1:]] - cumulative[offsets[:-1]]
-        # Binary token features scaled to unit length, as in training.
+        # Term counts scaled by 1/sqrt(tokens), as in training.
         norm = np.where(counts > 0, 1.0 / np.sqrt(np.maximum(counts, 1)), 0.0)
-        scores = token_scores * norm[:, None]
+        scores = np.column_stack(
+            [np.bincount(owners, weights=gathered[:, column], minlength=n) for column in range(gathered.shape[1])]
+        )
+        scores *= norm[:, None]
         scores += ((shapes - self.shape_mean) / self.shape_scale) @ self.shape_coef
         scores += self.stage1_intercept
-        return softmax(scores)
+        return softmax(scores), shapes
 
     def second_pass(self, context: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from the context features of paragraphs."""
@@ -125,16 +125,14 @@ class Model:
         This reads stage one only: what the paragraph's own words and shape say.
         """
         column = self.labels.index(label)
-        ids, _, shapes = paragraph_features([text], self.vocabulary)
-        inverse = {index: token for token, index in self.vocabulary.items()}
+        ids, _, shapes = paragraph_features([text], self.vocabulary, self.n_buckets)
+        names = feature_names(text, self.vocabulary, self.n_buckets)
         count = len(ids)
         contributions: list[tuple[str, float]] = []
-        for index in ids:
+        for index in sorted(set(ids.tolist())):
             row = self.token_coef[index]
             share = (row[column] - row.mean()) / math.sqrt(count)
-            contributions.append((inverse[int(index)], float(share)))
-        from classifier.features import SHAPE_FEATURES
-
+            contributions.append((names.get(int(index), f"#{int(index)}"), float(share)))
         scaled = (shapes[0] - self.shape_mean) / self.shape_scale
         for name, value, row in zip(SHAPE_FEATURES, scaled, self.shape_coef, strict=True):
             contributions.append((f"[{name}]", float(value * (row[column] - row.mean()))))
@@ -197,6 +195,7 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
         manifest["format_version"] = FORMAT_VERSION
         manifest["labels"] = list(model.labels)
         manifest["n_layers"] = len(model.layers)
+        manifest["n_buckets"] = model.n_buckets
         manifest["files"] = {name: _sha256(staging / name) for name in ARTIFACT_FILES}
         manifest["checksum"] = _manifest_checksum(manifest)
         (staging / MANIFEST).write_text(_canonical(manifest), encoding="utf-8")
@@ -296,6 +295,7 @@ def _load_v1(folder: Path, manifest: dict[str, Any]) -> Model:
         context_scale=data["context_scale"],
         layers=layers,
         temperature=float(data["temperature"][0]),
+        n_buckets=int(manifest["n_buckets"]),
         manifest=manifest,
     )
 

@@ -20,10 +20,11 @@ import numpy as np
 
 from classifier.errors import DataError
 from classifier.features import (
+    DEFAULT_BUCKETS,
     N_SHAPE,
+    FeatureSpace,
     context_features,
     paragraph_features,
-    tokens_of,
     words_of,
 )
 from classifier.labels import LABELS, REPORTING
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
 class TrainingConfig:
     """Everything that shapes a trained model, recorded in its manifest."""
 
-    max_vocabulary: int = 200_000
+    max_vocabulary: int = 100_000
+    bigram_buckets: int = DEFAULT_BUCKETS
     min_document_frequency: int = 2
     stage1_c: float = 2.0
     hidden_layers: tuple[int, ...] = (48,)
@@ -47,19 +49,20 @@ class TrainingConfig:
     random_state: int = 0
 
 
-def _token_matrix(ids: np.ndarray, offsets: np.ndarray, n_tokens: int) -> Any:
+def _token_matrix(ids: np.ndarray, owners: np.ndarray, n_rows: int, n_features: int) -> Any:
+    """Term counts scaled by 1/sqrt(tokens): the same numbers ``Model.first_pass`` sums."""
     from scipy import sparse
 
-    counts = np.diff(offsets)
-    values = np.repeat(np.where(counts > 0, 1.0 / np.sqrt(np.maximum(counts, 1)), 0.0), counts)
-    return sparse.csr_matrix((values, ids, offsets), shape=(len(counts), n_tokens))
+    counts = np.bincount(owners, minlength=n_rows)
+    values = 1.0 / np.sqrt(counts[owners])
+    return sparse.csr_matrix((values, (owners, ids)), shape=(n_rows, n_features))
 
 
 def build_vocabulary(texts: Sequence[str], *, max_size: int, min_document_frequency: int) -> dict[str, int]:
-    """The most frequent tokens (by paragraphs containing them), ties broken by token."""
+    """The most frequent words (by paragraphs containing them), ties broken by word."""
     frequency: dict[str, int] = {}
     for text in texts:
-        for token in set(tokens_of(words_of(text))):
+        for token in set(words_of(text)):
             frequency[token] = frequency.get(token, 0) + 1
     kept = [token for token, count in frequency.items() if count >= min_document_frequency]
     kept.sort(key=lambda token: (-frequency[token], token))
@@ -90,10 +93,10 @@ class ParagraphClassifier:
 
     # -- fitting ------------------------------------------------------------------
 
-    def _stage1_design(self, ids: np.ndarray, offsets: np.ndarray, shapes: np.ndarray) -> Any:
+    def _stage1_design(self, ids: np.ndarray, owners: np.ndarray, shapes: np.ndarray) -> Any:
         from scipy import sparse
 
-        tokens = _token_matrix(ids, offsets, len(self.vocabulary_))
+        tokens = _token_matrix(ids, owners, len(shapes), self.feature_space_.size)
         scaled = (shapes - self.shape_mean_) / self.shape_scale_
         return sparse.hstack([tokens, sparse.csr_matrix(scaled)], format="csr")
 
@@ -148,11 +151,12 @@ class ParagraphClassifier:
             max_size=self.config_.max_vocabulary,
             min_document_frequency=self.config_.min_document_frequency,
         )
-        ids, offsets, shapes = paragraph_features(texts, self.vocabulary_)
+        self.feature_space_ = FeatureSpace(len(self.vocabulary_), self.config_.bigram_buckets)
+        ids, owners, shapes = paragraph_features(texts, self.vocabulary_, self.config_.bigram_buckets)
         self.shape_mean_ = shapes.mean(axis=0)
         scale = shapes.std(axis=0)
         self.shape_scale_ = np.where(scale > 0, scale, 1.0)
-        design = self._stage1_design(ids, offsets, shapes)
+        design = self._stage1_design(ids, owners, shapes)
         folds = _group_folds(group_keys, self.config_.folds)
 
         with warnings.catch_warnings():
@@ -189,8 +193,8 @@ class ParagraphClassifier:
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         texts = X["text"].tolist()
-        ids, offsets, shapes = paragraph_features(texts, self.vocabulary_)
-        first = self.stage1_.predict_proba(self._stage1_design(ids, offsets, shapes))
+        ids, owners, shapes = paragraph_features(texts, self.vocabulary_, self.config_.bigram_buckets)
+        first = self.stage1_.predict_proba(self._stage1_design(ids, owners, shapes))
         contexts = self._contexts(X, first, shapes)
         scaled = (contexts - self.context_mean_) / self.context_scale_
         return softmax(_log_proba(self.stage2_, scaled) / self.temperature_)
@@ -202,7 +206,7 @@ class ParagraphClassifier:
 
     def export(self, manifest: dict[str, Any] | None = None) -> Model:
         """The fitted model as plain arrays: what ``save_model`` writes."""
-        n_tokens = len(self.vocabulary_)
+        n_tokens = self.feature_space_.size
         coef = self.stage1_.coef_.T
         if hasattr(self.stage2_, "coefs_"):
             layers = tuple(
@@ -223,6 +227,7 @@ class ParagraphClassifier:
             context_scale=self.context_scale_,
             layers=layers,
             temperature=float(self.temperature_),
+            n_buckets=self.config_.bigram_buckets,
             manifest=dict(manifest or {}),
         )
 

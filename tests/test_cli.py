@@ -36,8 +36,10 @@ def test_version() -> None:
 def test_clean_prints_the_reporting_of_the_seed() -> None:
     result = invoke("clean", str(SEED))
     assert result.exit_code == 0, result.output
-    expected = [p.text for p in split_paragraphs(SEED.read_text(encoding="utf-8"))][:6]
-    assert [p.text for p in split_paragraphs(result.stdout)] == expected
+    expected = [p.text for p in split_paragraphs(SEED.read_text(encoding="utf-8"))]
+    printed = [p.text for p in split_paragraphs(result.stdout)]
+    assert printed[:6] == expected[:6]
+    assert expected[6] not in printed and expected[13] not in printed
 
 
 def test_clean_reads_stdin_and_writes_a_file(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_reads_csv_jsonl_and_keeps_extra_columns(tmp_path: Path) -> None:
-    csv = _write(tmp_path / "a.csv", "doc_id,position,text,label,language\nd1,0,Hello there.,reporting,en\nd1,1,Share,ui_residue,en\n")
+    header = "doc_id,position,text,label,language\n"
+    csv = _write(tmp_path / "a.csv", header + "d1,0,Hello there.,reporting,en\nd1,1,Share,ui_residue,en\n")
     jsonl = _write(tmp_path / "b.jsonl", '{"doc_id": "d2", "position": 0, "text": "Give now", "label": "donation_appeal"}\n')
     frame = read_labelled([csv, jsonl])
     assert list(frame["label"]) == ["reporting", "ui_residue", "donation_appeal"]
@@ -29,7 +30,7 @@ def test_unknown_label_names_the_row(tmp_path: Path) -> None:
 
 def test_empty_text_names_the_row(tmp_path: Path) -> None:
     path = _write(tmp_path / "a.jsonl", '{"doc_id": "d", "position": 0, "text": "  ", "label": "reporting"}\n')
-    with pytest.raises(DataError, match="a.jsonl row 1"):
+    with pytest.raises(DataError, match=r"a\.jsonl row 1"):
         read_labelled([path])
 
 

@@ -1,4 +1,8 @@
-"""``newsclean classify``: each paragraph with its label and probabilities."""
+"""``newsclean classify``: each paragraph with its label and probabilities.
+
+One article (a text file or stdin) as a table, JSONL or CSV; or a whole corpus, written
+in its own format with a paragraph_labels column added.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from pathlib import Path
 import typer
 
 from classifier.cli._common import ModelOption, handle_errors, load, read_text, write_output
+from classifier.cli.clean import CORPUS_HELP, OnError, corpus_only
+from classifier.errors import InputError
 from classifier.labels import LABELS
 
 
@@ -26,20 +32,87 @@ def _shorten(text: str, width: int) -> str:
 
 @handle_errors
 def classify_command(
-    source: str = typer.Argument("-", help="Text file of one article, one paragraph a line; - reads stdin."),
-    output_format: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table, jsonl or csv."),
+    source: str = typer.Argument(
+        "-", help=f"Text file of one article, one paragraph a line (- reads stdin); or a corpus: {CORPUS_HELP}."
+    ),
+    output_format: OutputFormat | None = typer.Option(
+        None, "--format", "-f", help="One article: table, jsonl or csv [default: table]. A corpus keeps its format."
+    ),
     explain: bool = typer.Option(False, "--explain", help="Show the features that weighed most toward each label."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write here instead of stdout (a corpus: a file of the input's format, or a folder)."
+    ),
+    text_column: str | None = typer.Option(
+        None, "--text-column", help="Corpus: the field or column holding the text [default: text]."
+    ),
+    labels: bool = typer.Option(
+        False,
+        "--labels",
+        help="Corpus: the paragraph_labels column (label and probability of each paragraph); always written by classify.",
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Corpus: continue an interrupted run into the same --output."),
+    on_error: OnError = typer.Option(
+        OnError.fail,
+        "--on-error",
+        help="Corpus: on a bad row, fail (naming file and line) or skip (pass it through unchanged, counted).",
+    ),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Corpus: processes to use [default: every core]."),
+    report: Path | None = typer.Option(
+        None, "--report", help="Write the report (counts by label and domain, what clean would remove) as JSON."
+    ),
+    html: bool = typer.Option(False, "--html", help="The input is HTML: extract the text with trafilatura, then classify it."),
     model: Path | None = ModelOption,
+    chunk_rows: int = typer.Option(512, "--chunk-rows", min=1, hidden=True),
 ) -> None:
     """Label every paragraph: reporting, donation_appeal or ui_residue.
 
     Example: newsclean classify seeds/000_5fc31cc41396119c.txt --format table
+
+    Example: newsclean classify articles.parquet -o labelled.parquet --report report.json
     """
+    from classifier.bulk.names import is_corpus
+
+    if is_corpus(source):
+        if output_format is not None or explain:
+            raise InputError("--format and --explain apply to one article: a corpus is written in its own format")
+        from classifier.bulk.command import run_corpus_command
+        from classifier.bulk.runner import CorpusJob
+
+        job = CorpusJob(
+            source=Path(source),
+            output=output,
+            mode="classify",
+            text_column=text_column or "text",
+            labels=True,
+            resume=resume,
+            on_error=on_error.value,
+            jobs=jobs,
+            html=html,
+            model=model,
+            chunk_rows=chunk_rows,
+        )
+        run_corpus_command(job, report)
+        return
+
+    corpus_only(
+        **{"--text-column": text_column, "--labels": labels, "--resume": resume, "--on-error skip": on_error is OnError.skip}
+    )
+    output_format = output_format or OutputFormat.table
     from classifier.api import classify
 
     loaded = load(model)
-    predictions = classify(read_text(source), model=loaded)
+    text = read_text(source)
+    if html:
+        from classifier.html import extract_text
+
+        text = extract_text(text)
+    predictions = classify(text, model=loaded)
+    if report is not None:
+        from classifier.bulk.command import single_report
+
+        document = single_report([text], "classify", ("reporting",), None, loaded).to_dict()
+        document["input"] = source
+        write_output(json.dumps(document, ensure_ascii=False, indent=2) + "\n", report)
     explanations = [loaded.explain(p.text, p.label) for p in predictions] if explain else [[] for _ in predictions]
     buffer = io.StringIO()
     if output_format is OutputFormat.jsonl:

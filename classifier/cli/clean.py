@@ -1,33 +1,166 @@
-"""``newsclean clean``: the text without the paragraphs that are not reporting."""
+"""``newsclean clean``: the text without the paragraphs that are not reporting.
+
+One article (a text file or stdin), or a whole corpus: a folder of .txt files or a
+.jsonl (.gz, .zst), .csv or .parquet file, cleaned into the same format.
+"""
 
 from __future__ import annotations
 
+import json
+from enum import Enum
 from pathlib import Path
 
 import typer
 
 from classifier.cli._common import ModelOption, handle_errors, load, read_text, write_output
+from classifier.errors import InputError
 from classifier.labels import LABELS, REPORTING
+
+CORPUS_HELP = "a folder of .txt files, or a .jsonl(.gz/.zst), .csv or .parquet file"
+
+
+class OnError(str, Enum):
+    fail = "fail"
+    skip = "skip"
+
+
+def corpus_only(**given: object) -> None:
+    """Refuse corpus options given with one article."""
+    used = [name for name, value in given.items() if value]
+    if used:
+        raise InputError(f"{', '.join(used)} applies to a corpus ({CORPUS_HELP}), not to one article")
 
 
 @handle_errors
 def clean_command(
-    source: str = typer.Argument("-", help="Text file of one article, one paragraph a line; - reads stdin."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+    source: str = typer.Argument(
+        "-", help=f"Text file of one article, one paragraph a line (- reads stdin); or a corpus: {CORPUS_HELP}."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write here instead of stdout (a corpus: a file of the input's format, or a folder)."
+    ),
     keep: list[str] = typer.Option([REPORTING], "--keep", "-k", help=f"Labels to keep ({', '.join(LABELS)})."),
     min_confidence: float | None = typer.Option(
         None, "--min-confidence", min=0.0, max=1.0, help="Drop only at this confidence or more (default: the model's)."
     ),
+    text_column: str | None = typer.Option(
+        None, "--text-column", help="Corpus: the field or column holding the text [default: text]."
+    ),
+    labels: bool = typer.Option(
+        False,
+        "--labels",
+        help="Corpus: add a paragraph_labels column: each paragraph's label, probability and whether it was kept.",
+    ),
+    removed: Path | None = typer.Option(
+        None,
+        "--removed",
+        help="Write every removed paragraph here as JSONL (.gz/.zst): document id, row, position, label, probability and the "
+        "exact span, so that kept plus removed rebuild each text.",
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Corpus: continue an interrupted run into the same --output."),
+    on_error: OnError = typer.Option(
+        OnError.fail,
+        "--on-error",
+        help="Corpus: on a bad row, fail (naming file and line) or skip (pass it through unchanged, counted).",
+    ),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Corpus: processes to use [default: every core]."),
+    report: Path | None = typer.Option(
+        None, "--report", help="Write the report (counts by label and domain, most removed) as JSON."
+    ),
+    html: bool = typer.Option(False, "--html", help="The input is HTML: extract the text with trafilatura, then clean it."),
     model: Path | None = ModelOption,
+    chunk_rows: int = typer.Option(512, "--chunk-rows", min=1, hidden=True),
 ) -> None:
     """Print the article without donation appeals and interface residue.
 
     A paragraph goes only when the model is confident that it is not a kept label;
-    the rest comes back unchanged and in order.
+    the rest comes back unchanged and in order. Given a corpus, every document is
+    cleaned on every core into the same format, with a report at the end.
 
     Example: newsclean clean seeds/000_5fc31cc41396119c.txt
+
+    Example: newsclean clean articles.jsonl.zst -o clean.jsonl.zst --removed removed.jsonl --report report.json
     """
-    from classifier.api import clean
+    from classifier.bulk.names import is_corpus
+
+    if is_corpus(source):
+        from classifier.bulk.command import run_corpus_command
+        from classifier.bulk.runner import CorpusJob
+
+        job = CorpusJob(
+            source=Path(source),
+            output=output,
+            mode="clean",
+            text_column=text_column or "text",
+            keep=tuple(keep),
+            min_confidence=min_confidence,
+            labels=labels,
+            removed=removed,
+            resume=resume,
+            on_error=on_error.value,
+            jobs=jobs,
+            html=html,
+            model=model,
+            chunk_rows=chunk_rows,
+        )
+        run_corpus_command(job, report)
+        return
+
+    corpus_only(
+        **{"--text-column": text_column, "--labels": labels, "--resume": resume, "--on-error skip": on_error is OnError.skip}
+    )
+    from classifier.api import clean_document
 
     text = read_text(source)
-    write_output(clean(text, keep=tuple(keep), min_confidence=min_confidence, model=load(model)), output)
+    if html:
+        from classifier.html import extract_text
+
+        text = extract_text(text)
+    loaded = load(model)
+    cleaned = clean_document(text, keep=tuple(keep), min_confidence=min_confidence, model=loaded)
+    if removed is not None:
+        _write_removed(cleaned.removed(text), cleaned, source, removed)
+    if report is not None:
+        from classifier.bulk.command import single_report
+
+        document = single_report([text], "clean", tuple(keep), min_confidence, loaded).to_dict()
+        document["input"] = source
+        write_output(json.dumps(document, ensure_ascii=False, indent=2) + "\n", report)
+    write_output(cleaned.text, output)
+
+
+def _write_removed(spans: list, cleaned: object, source: str, destination: Path) -> None:
+    from classifier.bulk.formats import compress_block, compression_of
+
+    probabilities = cleaned.probabilities  # type: ignore[attr-defined]
+    lines = []
+    for paragraph, span in spans:
+        best = int(probabilities[paragraph.index].argmax())
+        record = {
+            "doc_id": source,
+            "row": 1,
+            "position": paragraph.index,
+            "start": paragraph.start,
+            "end": paragraph.end,
+            "label": LABELS[best],
+            "probability": round(float(probabilities[paragraph.index, best]), 6),
+            "span": span,
+        }
+        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+    data = compress_block("".join(lines).encode("utf-8"), compression_of(destination))
+    _write_bytes(data, destination)
+
+
+def _write_bytes(data: bytes, destination: Path) -> None:
+    import os
+    import tempfile
+
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, destination)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

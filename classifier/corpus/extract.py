@@ -30,26 +30,12 @@ EXTRACTOR_NAMES: tuple[str, ...] = (
     "fulltext",
 )
 
-# Elements whose content never reaches a reader: code, styling, fallbacks for
-# disabled scripting, inert templates, and embedded objects whose inner text is only
-# a fallback. <head> is dropped because <title>/<meta> text is not part of the body.
-_SKIP_TAGS = frozenset(
-    {
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "head",
-        "svg",
-        "math",
-        "canvas",
-        "iframe",
-        "object",
-        "embed",
-        "audio",
-        "video",
-    }
-)
+# Elements whose content is never page text: code, styling, fallbacks for disabled
+# scripting, inert templates, and <head> (title and metas are not body text).
+# Everything else is kept, hidden or not, as a crude scraper keeps it: pages hide real
+# content until scripts run (Next.js streams articles into `hidden` divs, paywall
+# modals start as display:none), and the pages were saved without JavaScript.
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head"})
 
 # Block-level (and block-like) elements: each one starts its own line, like a scraper
 # that walks the DOM and breaks at blocks. Table cells, list items, buttons, labels
@@ -117,7 +103,6 @@ _BLOCK_TAGS = frozenset(
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"), None)
 # C0/C1 control characters other than whitespace: never legitimate paragraph text.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
-_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
 @dataclass(frozen=True)
@@ -157,13 +142,6 @@ def parse_html(html: str) -> etree._Element | None:
         return None
 
 
-def _is_hidden(el: etree._Element) -> bool:
-    if el.get("hidden") is not None:
-        return True
-    style = el.get("style")
-    return bool(style and _HIDDEN_STYLE_RE.search(style))
-
-
 def block_lines(root: etree._Element | None) -> list[str]:
     """One line per block-level element's own text (inline children included).
 
@@ -187,7 +165,7 @@ def block_lines(root: etree._Element | None) -> list[str]:
         tag = el.tag if isinstance(el.tag, str) else ""
         tag = tag.lower()
         if event == "start":
-            if tag in _SKIP_TAGS or _is_hidden(el) or not tag:
+            if tag in _SKIP_TAGS or not tag:
                 skipped.add(id(el))
                 walker.skip_subtree()
                 continue

@@ -35,11 +35,11 @@ APPEAL_EXTRACTOR = "fulltext"
 # Words that appeals tend to use, in the corpora's main languages. Deliberately broad:
 # this only chooses what to read, it labels nothing. Matched on casefolded text.
 APPEAL_RE = re.compile(
-    r"donat|donac|donaz|doação|spend|subscri|suscri|abonn|\babo\b|\babos\b|abo-|newsletter"
-    r"|member|mitglied|unterstütz|support (?:us|our|independent)|contribut|log ?in\b|log-in"
-    r"|sign ?up|sign-up|sign ?in\b|regist|paywall|premium|soutenir|soutien|faire un don"
-    r"|inscri|iscriv|apoie|free trial|probeabo|testabo|patreon|paypal|create (?:a |an )?(?:free )?account"
-    r"|konto erstellen|freischalten|weiterlesen mit|jetzt lesen"
+    r"donat|donac|donaz|doação|spende|subscri|suscri|abonn|\babos?\b|\babo-|newsletter"
+    r"|\bmember|mitglied|unterstütz|support (?:us|our|independent)|\bcontribut(?:e\b|ions?\b)"
+    r"|\blog ?in\b|\blog-in|\bsign ?up|\bsign-up|\bsign ?in\b|\bregist(?:er|rier|rat|rar)|paywall|premium"
+    r"|soutenir|soutien|faire un don|inscri|iscriv|apoie|free trial|probeabo|testabo|patreon|paypal"
+    r"|create (?:a |an )?(?:free )?account|konto erstellen|freischalten|weiterlesen mit"
 )
 
 ALIASES = {

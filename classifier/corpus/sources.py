@@ -99,6 +99,7 @@ _META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.
 _XML_ENCODING_RE = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
 # Browsers (WHATWG) decode these labels as windows-1252; so do we, because pages that
 # declare latin-1 routinely contain cp1252 quotes and dashes.
+_CONTROL_RE = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f]")
 _CP1252_ALIASES = frozenset({"iso8859-1", "latin-1", "ascii", "latin_1", "iso-8859-1"})
 
 
@@ -163,8 +164,9 @@ def read_html(path: Path) -> tuple[str, str, str | None]:
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         return "", "", f"read error: {type(exc).__name__}: {exc}"
     text, encoding, problem = decode_html(data)
-    # NUL characters make libxml2 truncate documents; they are never page text.
-    return text.replace("\x00", ""), encoding, problem
+    # Control characters are never page text, and lxml refuses strings that hold them
+    # (readability fails on the whole page); NUL also makes libxml2 truncate documents.
+    return _CONTROL_RE.sub(" ", text.replace("\x00", "")), encoding, problem
 
 
 # --------------------------------------------------------------------------- metadata

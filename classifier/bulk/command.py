@@ -1,0 +1,56 @@
+"""What ``newsclean clean`` and ``newsclean classify`` share for corpus input and reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from classifier.bulk.report import CorpusReport
+from classifier.bulk.runner import CorpusJob, JobResult, run_corpus
+
+
+def run_corpus_command(job: CorpusJob, report_path: Path | None) -> JobResult:
+    """Run the job, then print the report on stderr (and write it as JSON when asked)."""
+    from classifier.cli._common import write_output
+
+    result = run_corpus(job, notify=lambda message: typer.echo(message, err=True))
+    rate = result.paragraphs / result.seconds if result.seconds > 0 else 0.0
+    where = f" into {result.output}" if result.output is not None else ""
+    resumed = f", resumed after row {result.resumed_from:,}" if result.resumed_from else ""
+    typer.echo(
+        f"newsclean {job.mode}: {result.rows:,} rows{where} in {result.seconds:.1f} s "
+        f"({rate:,.0f} paragraphs/s, {result.jobs} process{'es' if result.jobs != 1 else ''}{resumed})",
+        err=True,
+    )
+    typer.echo(result.report.render(), err=True)
+    if report_path is not None:
+        write_output(json.dumps(report_document(result.report, job, result), ensure_ascii=False, indent=2) + "\n", report_path)
+    return result
+
+
+def report_document(report: CorpusReport, job: CorpusJob | None = None, result: JobResult | None = None) -> dict[str, Any]:
+    document = report.to_dict()
+    if job is not None:
+        document["input"] = str(job.source)
+        document["output"] = str(job.output) if job.output is not None else None
+    if result is not None:
+        document["rows_this_run"] = result.rows
+        document["resumed_after_row"] = result.resumed_from
+        document["seconds"] = round(result.seconds, 3)
+        document["jobs"] = result.jobs
+    return document
+
+
+def single_report(texts: list[str], mode: str, keep: tuple[str, ...], min_confidence: float | None, model: Any) -> CorpusReport:
+    """The corpus report of one article (``--report`` without a corpus)."""
+    from classifier.bulk.process import Documents, JobOptions, analyse
+
+    threshold = model.default_min_confidence if min_confidence is None else float(min_confidence)
+    documents = Documents()
+    for number, text in enumerate(texts, start=1):
+        documents.add(text, number, number, None)
+    options = JobOptions(mode=mode, keep=keep, min_confidence=threshold)
+    return analyse(documents, options, model=model, threshold=threshold).report

@@ -1,0 +1,487 @@
+"""Streaming readers and writers of corpora, chunk by chunk.
+
+Formats: JSONL (``.jsonl``/``.ndjson``, also ``.gz`` and ``.zst``), CSV (also
+``.gz``/``.zst``), Parquet (read and written by row batches through pyarrow) and
+folders of ``.txt`` files (one document a file). Readers cut the input into chunks of
+a bounded number of rows and bytes, so that memory stays flat however large the
+input; a chunk's payload is what a worker process needs and is cheap to pickle (raw
+JSONL lines, CSV records, an Arrow record batch, file paths).
+
+Writers ("sinks") write into a partial location beside the destination and move it
+into place when the job completes; ``commit`` returns how far the written output is
+safe, which is what a resumed run goes back to.
+
+Only the standard library is imported here at module level: pyarrow and zstandard
+are imported when a Parquet or ``.zst`` file is met.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from classifier.bulk.names import CORPUS_SUFFIXES, compression_of, corpus_format
+from classifier.bulk.names import is_corpus as is_corpus  # re-exported
+from classifier.errors import InputError
+
+TEXT_SUFFIXES = (".txt",)
+HTML_SUFFIXES = (".html", ".htm")
+
+DEFAULT_CHUNK_ROWS = 512
+DEFAULT_CHUNK_BYTES = 8 << 20
+
+
+def _zstandard() -> Any:
+    try:
+        import zstandard
+    except ImportError:
+        raise InputError(".zst files need the zstandard package: pip install 'newsclean[zstd]'") from None
+    return zstandard
+
+
+class _Counting(io.RawIOBase):
+    """A raw file that remembers how many bytes were read (progress of compressed input)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+        self.count += n or 0
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def open_binary(path: Path) -> tuple[IO[bytes], _Counting]:
+    """A decompressed binary stream of ``path`` and the counter of raw bytes read."""
+    try:
+        raw = _Counting(open(path, "rb", buffering=0))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    compression = compression_of(path)
+    buffered = io.BufferedReader(raw, buffer_size=1 << 20)
+    if compression == "gz":
+        return gzip.GzipFile(fileobj=buffered, mode="rb"), raw  # type: ignore[return-value]
+    if compression == "zst":
+        reader = _zstandard().ZstdDecompressor().stream_reader(buffered, read_across_frames=True, closefd=True)
+        return io.BufferedReader(reader, buffer_size=1 << 20), raw  # type: ignore[arg-type]
+    return buffered, raw
+
+
+def compress_block(data: bytes, compression: str) -> bytes:
+    """One self-contained gzip member or zstd frame: blocks concatenate into a valid file."""
+    if compression == "gz":
+        return gzip.compress(data, compresslevel=6, mtime=0)
+    if compression == "zst":
+        return _zstandard().ZstdCompressor(level=3).compress(data)
+    return data
+
+
+# -- chunks --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Rows ``first_row .. first_row + rows`` of the input (0-based, every row counted)."""
+
+    first_row: int
+    rows: int
+    payload: Any
+    #: Progress after this chunk, in the units of ``progress_total``.
+    position: int = 0
+
+
+@dataclass(slots=True)
+class JsonlPayload:
+    lines: list[bytes]
+    first_line: int  # 1-based line number of lines[0]
+
+
+@dataclass(slots=True)
+class CsvPayload:
+    header: list[str]
+    records: list[list[str]]
+    lines: list[int]  # 1-based line where each record starts
+
+
+@dataclass(slots=True)
+class FolderPayload:
+    root: str
+    files: list[str]  # paths relative to root, "/"-separated
+    first_index: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def progress_total(path: Path, fmt: str, *, html: bool = False) -> tuple[int, str]:
+    """The size of the whole job for a progress bar: (total, unit)."""
+    if fmt == "parquet":
+        return _parquet_file(path).metadata.num_rows, "rows"
+    if fmt == "folder":
+        return len(list_folder(path, html=html)), "files"
+    return path.stat().st_size, "B"
+
+
+def list_folder(root: Path, *, html: bool = False) -> list[str]:
+    """The documents of a folder: ``.txt`` files (``.html``/``.htm`` with ``html``), sorted.
+
+    Hidden files and folders (a name starting with ".") are left out: partial output
+    lives in hidden folders.
+    """
+    suffixes = HTML_SUFFIXES if html else TEXT_SUFFIXES
+    found: list[str] = []
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
+        relative = Path(directory).relative_to(root)
+        for name in files:
+            if not name.startswith(".") and name.lower().endswith(suffixes):
+                found.append((relative / name).as_posix())
+    return sorted(found)
+
+
+def read_chunks(
+    path: Path,
+    fmt: str,
+    *,
+    start_row: int = 0,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    html: bool = False,
+) -> Iterator[Chunk]:
+    """The input cut into chunks, from row ``start_row`` on (rows before it are skipped)."""
+    if fmt == "jsonl":
+        yield from _jsonl_chunks(path, start_row, chunk_rows, chunk_bytes)
+    elif fmt == "csv":
+        yield from _csv_chunks(path, start_row, chunk_rows, chunk_bytes)
+    elif fmt == "parquet":
+        yield from _parquet_chunks(path, start_row, chunk_rows)
+    elif fmt == "folder":
+        files = list_folder(path, html=html)
+        for first in range(start_row, len(files), chunk_rows):
+            batch = files[first : first + chunk_rows]
+            yield Chunk(first, len(batch), FolderPayload(str(path), batch, first), first + len(batch))
+    else:
+        raise ValueError(f"unknown corpus format {fmt!r}")
+
+
+def _jsonl_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int) -> Iterator[Chunk]:
+    stream, raw = open_binary(path)
+    with stream:
+        row = 0
+        try:
+            for _ in range(start_row):
+                if not stream.readline():
+                    return
+                row += 1
+            lines: list[bytes] = []
+            size = 0
+            first = row
+            for line in stream:
+                lines.append(line)
+                size += len(line)
+                row += 1
+                if len(lines) >= chunk_rows or size >= chunk_bytes:
+                    yield Chunk(first, len(lines), JsonlPayload(lines, first + 1), raw.count)
+                    lines, size, first = [], 0, row
+            if lines:
+                yield Chunk(first, len(lines), JsonlPayload(lines, first + 1), raw.count)
+        except (OSError, EOFError) as error:
+            raise InputError(f"{path}, line {row + 1}: cannot read the compressed file ({error})") from None
+        except Exception as error:
+            if type(error).__name__ == "ZstdError":
+                raise InputError(f"{path}, line {row + 1}: cannot read the compressed file ({error})") from None
+            raise
+
+
+def _csv_reader(stream: IO[bytes]) -> tuple[Any, io.TextIOWrapper]:
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    # Undecodable bytes become lone surrogates: the row is reported (or passed through
+    # byte for byte, written back with the same error handler), not the whole file.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    return csv.reader(text), text
+
+
+def _csv_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int) -> Iterator[Chunk]:
+    stream, raw = open_binary(path)
+    reader, text = _csv_reader(stream)
+    with text:
+        try:
+            header = next(reader, None)
+            if header is None:
+                return
+            row = 0
+            for _ in range(start_row):
+                if next(reader, None) is None:
+                    return
+                row += 1
+            records: list[list[str]] = []
+            lines: list[int] = []
+            size = 0
+            first = row
+            previous_line = reader.line_num
+            for record in reader:
+                records.append(record)
+                lines.append(previous_line + 1)
+                previous_line = reader.line_num
+                size += sum(len(value) for value in record)
+                row += 1
+                if len(records) >= chunk_rows or size >= chunk_bytes:
+                    yield Chunk(first, len(records), CsvPayload(header, records, lines), raw.count)
+                    records, lines, size, first = [], [], 0, row
+            if records:
+                yield Chunk(first, len(records), CsvPayload(header, records, lines), raw.count)
+        except csv.Error as error:
+            raise InputError(f"{path}, line {reader.line_num}: not valid CSV ({error})") from None
+
+
+def csv_header(path: Path) -> list[str] | None:
+    """The header row of a CSV file (None for an empty file)."""
+    stream, _ = open_binary(path)
+    reader, text = _csv_reader(stream)
+    with text:
+        return next(reader, None)
+
+
+def _parquet_file(path: Path) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(f"{path}: not a readable Parquet file ({error})") from None
+
+
+def parquet_schema(path: Path) -> Any:
+    return _parquet_file(path).schema_arrow
+
+
+def _parquet_chunks(path: Path, start_row: int, chunk_rows: int) -> Iterator[Chunk]:
+    import pyarrow as pa
+
+    parquet = _parquet_file(path)
+    metadata = parquet.metadata
+    # Skip whole row groups before start_row, then slice the first batch.
+    groups: list[int] = []
+    row = 0
+    for group in range(metadata.num_row_groups):
+        size = metadata.row_group(group).num_rows
+        if row + size <= start_row:
+            row += size
+            continue
+        groups.append(group)
+    if not groups:
+        return
+    skip = start_row - row
+    try:
+        for batch in parquet.iter_batches(batch_size=chunk_rows, row_groups=groups):
+            if skip:
+                if skip >= batch.num_rows:
+                    skip -= batch.num_rows
+                    row += batch.num_rows
+                    continue
+                row += skip
+                batch = batch.slice(skip)
+                skip = 0
+            if batch.num_rows:
+                yield Chunk(row, batch.num_rows, batch, row + batch.num_rows)
+                row += batch.num_rows
+    except pa.ArrowException as error:
+        raise InputError(f"{path}, row {row + 1}: cannot read the Parquet file ({error})") from None
+
+
+def iter_documents(path: str | os.PathLike[str], *, text_column: str = "text") -> Iterator[tuple[str, str]]:
+    """(document id, text) of every usable row of a corpus, streaming.
+
+    The id is the row's ``doc_id`` or ``id`` field when it has one, else its row
+    number (1-based; for a folder, the file's relative path). Rows without a text
+    are left out.
+    """
+    import json
+
+    path = Path(path)
+    fmt = corpus_format(path)
+    if fmt is None:
+        raise InputError(f"{path} is not a corpus: give a folder or a {', '.join(CORPUS_SUFFIXES)} file")
+    for chunk in read_chunks(path, fmt):
+        payload = chunk.payload
+        if fmt == "jsonl":
+            for number, line in enumerate(payload.lines, start=payload.first_line):
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and isinstance(record.get(text_column), str):
+                    yield str(record.get("doc_id", record.get("id", number))), record[text_column]
+        elif fmt == "csv":
+            names = payload.header
+            for number, values in enumerate(payload.records, start=chunk.first_row + 1):
+                record = dict(zip(names, values, strict=False))
+                if isinstance(record.get(text_column), str):
+                    yield str(record.get("doc_id", record.get("id", number))), record[text_column]
+        elif fmt == "parquet":
+            for number, record in enumerate(payload.to_pylist(), start=chunk.first_row + 1):
+                if isinstance(record.get(text_column), str):
+                    yield str(record.get("doc_id", record.get("id", number))), record[text_column]
+        else:
+            for name in payload.files:
+                try:
+                    yield name, (Path(payload.root) / name).read_bytes().decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    continue
+
+
+# -- sinks ---------------------------------------------------------------------------
+
+
+class StreamSink:
+    """A JSONL or CSV file written by appending blocks (compressed block by block).
+
+    ``commit`` flushes to disk and returns the byte length that is complete; a resumed
+    run truncates the file back to it, so that nothing is written twice.
+    """
+
+    def __init__(self, path: Path, compression: str, *, resume_at: int | None = None, header: bytes = b"") -> None:
+        self.path = path
+        self.compression = compression
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if resume_at is None:
+            self.file: IO[bytes] = open(path, "wb")
+            if header:
+                self.file.write(compress_block(header, compression))
+        else:
+            self.file = open(path, "r+b")
+            self.file.truncate(resume_at)
+            self.file.seek(resume_at)
+
+    def write(self, data: bytes) -> None:
+        if data:
+            self.file.write(compress_block(data, self.compression))
+
+    def commit(self) -> int:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        return self.file.tell()
+
+    def close(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+
+    def finish(self, destination: Path) -> None:
+        self.commit()
+        self.close()
+        os.replace(self.path, destination)
+
+
+class StdoutSink:
+    """Uncompressed JSONL or CSV to standard output (no partial file, no resume)."""
+
+    def __init__(self, header: bytes = b"") -> None:
+        self.stream: IO[bytes] = sys.stdout.buffer
+        if header:
+            self.stream.write(header)
+
+    def write(self, data: bytes) -> None:
+        if data:
+            self.stream.write(data)
+
+    def commit(self) -> int:
+        self.stream.flush()
+        return 0
+
+    def close(self) -> None:
+        self.stream.flush()
+
+    def finish(self, destination: Path | None) -> None:
+        self.close()
+
+
+class ParquetSink:
+    """Parquet output as one part file per chunk, joined into one file at the end.
+
+    A Parquet file cannot be appended to or cut back, so the parts are what a resumed
+    run keeps; joining them reads one part at a time (memory stays flat).
+    """
+
+    def __init__(self, folder: Path, schema: Any, *, resume_at: int | None = None) -> None:
+        self.folder = folder
+        self.schema = schema
+        folder.mkdir(parents=True, exist_ok=True)
+        self.parts = resume_at or 0
+        for part in folder.glob("part-*.parquet"):
+            if resume_at is None or int(part.stem.split("-")[1]) >= self.parts:
+                part.unlink()
+
+    def _part(self, number: int) -> Path:
+        return self.folder / f"part-{number:08d}.parquet"
+
+    def write(self, batch: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if batch is None or batch.num_rows == 0:
+            return
+        pq.write_table(pa.Table.from_batches([batch], schema=self.schema), self._part(self.parts))
+        self.parts += 1
+
+    def commit(self) -> int:
+        return self.parts
+
+    def close(self) -> None:
+        pass
+
+    def finish(self, destination: Path) -> None:
+        import pyarrow.parquet as pq
+
+        joined = self.folder / "joined.parquet"
+        with pq.ParquetWriter(joined, self.schema) as writer:
+            for number in range(self.parts):
+                part = self._part(number)
+                writer.write_table(pq.read_table(part, schema=self.schema))
+                part.unlink()
+        os.replace(joined, destination)
+
+
+class FolderSink:
+    """A folder of text files, built in a partial folder and renamed when complete."""
+
+    def __init__(self, folder: Path, *, resume_at: int | None = None) -> None:
+        self.tree = folder / "tree"
+        if resume_at is None and self.tree.exists():
+            import shutil
+
+            shutil.rmtree(self.tree)
+        self.tree.mkdir(parents=True, exist_ok=True)
+        self.done = resume_at or 0
+
+    def write(self, files: list[tuple[str, bytes]]) -> None:
+        for relative, data in files:
+            target = self.tree / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+    def commit(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+    def finish(self, destination: Path) -> None:
+        if destination.exists():
+            destination.rmdir()  # empty (checked before the job started)
+        os.replace(self.tree, destination)

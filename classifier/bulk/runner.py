@@ -1,0 +1,446 @@
+"""Running a corpus job: read in chunks, classify on N processes, write in order.
+
+The output goes to a hidden partial location beside the destination
+(``.NAME.newsclean-partial``) and is moved into place only when the whole input is
+done, so that a failed run leaves no output file. After every chunk the job records
+in that folder how many input rows are done and how far each output is complete; an
+interrupted run (Ctrl-C, a kill, a crash) continues from there with ``resume``,
+cutting back whatever was written after the last record, so that no row is done
+twice or written twice.
+
+Each worker process loads the model once (``process.init_worker``); at most two
+chunks per worker are in flight, so memory stays flat however large the input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+from classifier.bulk.formats import (
+    DEFAULT_CHUNK_ROWS,
+    Chunk,
+    FolderSink,
+    ParquetSink,
+    StdoutSink,
+    StreamSink,
+    compression_of,
+    corpus_format,
+    csv_header,
+    parquet_schema,
+    progress_total,
+    read_chunks,
+)
+from classifier.bulk.process import (
+    ChunkResult,
+    JobOptions,
+    csv_output_header,
+    init_worker,
+    parquet_output_schema,
+    process_chunk,
+    set_worker_model,
+)
+from classifier.bulk.report import CorpusReport
+from classifier.errors import InputError, NewscleanError
+from classifier.labels import REPORTING, label_index
+
+STATE_VERSION = 1
+HEAVY_DOMAINS = 5000
+PARTIAL_SUFFIX = ".newsclean-partial"
+
+
+class Interrupted(NewscleanError):
+    """The job was stopped; its partial output is kept for ``--resume``."""
+
+    exit_code = 130
+
+
+@dataclass
+class CorpusJob:
+    """A corpus to clean (``mode="clean"``) or classify, and where the results go."""
+
+    source: Path
+    output: Path | None = None  # None: standard output (uncompressed JSONL or CSV only)
+    mode: str = "clean"
+    text_column: str = "text"
+    keep: tuple[str, ...] = (REPORTING,)
+    min_confidence: float | None = None
+    labels: bool = False
+    removed: Path | None = None
+    resume: bool = False
+    on_error: str = "fail"  # or "skip"
+    jobs: int | None = None  # None: every core
+    html: bool = False
+    model: str | os.PathLike[str] | None = None
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    progress: bool | None = None  # None: a bar when standard error is a terminal
+
+
+@dataclass
+class JobResult:
+    report: CorpusReport
+    rows: int  # input rows handled by this run
+    resumed_from: int  # rows done by earlier runs
+    paragraphs: int  # paragraphs classified by this run
+    seconds: float
+    jobs: int
+    output: Path | None = None
+    removed: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def partial_path(destination: Path) -> Path:
+    return destination.parent / f".{destination.name}{PARTIAL_SUFFIX}"
+
+
+def _check(job: CorpusJob) -> str:
+    source = Path(job.source)
+    if not source.exists():
+        raise InputError(f"{source}: no such file or folder")
+    fmt = corpus_format(source)
+    if fmt is None:
+        raise InputError(f"{source} is not a corpus: give a folder of .txt files or a .jsonl(.gz/.zst), .csv or .parquet file")
+    if job.mode not in ("clean", "classify"):
+        raise ValueError(f"mode must be clean or classify, not {job.mode!r}")
+    if job.on_error not in ("fail", "skip"):
+        raise InputError(f"--on-error must be fail or skip, not {job.on_error!r}")
+    for label in job.keep:
+        label_index(label)
+    if job.min_confidence is not None and not 0.0 <= job.min_confidence <= 1.0:
+        raise InputError(f"min_confidence must lie between 0 and 1, got {job.min_confidence}")
+    if job.removed is not None and job.mode != "clean":
+        raise InputError("--removed applies to clean: classify removes nothing")
+    if job.jobs is not None and job.jobs < 1:
+        raise InputError(f"--jobs must be 1 or more, not {job.jobs}")
+    if job.output is None:
+        if fmt not in ("jsonl", "csv") or compression_of(source):
+            raise InputError(f"give --output for {source}: only uncompressed JSONL and CSV can go to standard output")
+        if job.resume:
+            raise InputError("--resume needs --output: output to standard output cannot be resumed")
+        return fmt
+    output = Path(job.output)
+    if output.resolve() == source.resolve():
+        raise InputError(f"the output {output} is the input: write to another file or folder")
+    if fmt == "folder":
+        if output.exists() and (not output.is_dir() or any(output.iterdir())):
+            raise InputError(f"{output} exists and is not an empty folder: choose another output folder or remove it")
+        if output.resolve().is_relative_to(source.resolve()):
+            raise InputError(f"the output folder {output} is inside the input folder: write it elsewhere")
+    else:
+        if output.is_dir():
+            raise InputError(f"{output} is a folder: give a {fmt} file name for the output")
+        if corpus_format(output) != fmt:
+            raise InputError(
+                f"{output}: the output keeps the input's format, so give it a {fmt} name (like the input {source.name})"
+            )
+    if job.removed is not None and Path(job.removed).resolve() in (output.resolve(), source.resolve()):
+        raise InputError("--removed must name a file of its own")
+    return fmt
+
+
+def _signature(job: CorpusJob, fmt: str, model: Any, threshold: float) -> dict[str, Any]:
+    source = Path(job.source).resolve()
+    stat = source.stat()
+    return {
+        "version": STATE_VERSION,
+        "mode": job.mode,
+        "source": str(source),
+        "source_size": stat.st_size,
+        "source_mtime_ns": stat.st_mtime_ns,
+        "format": fmt,
+        "output": str(Path(job.output).resolve()) if job.output else None,
+        "text_column": job.text_column,
+        "keep": sorted(job.keep),
+        "min_confidence": threshold,
+        "labels": job.labels,
+        "html": job.html,
+        "removed": str(Path(job.removed).resolve()) if job.removed else None,
+        "model": model.manifest.get("checksum"),
+    }
+
+
+def _write_state(path: Path, state: dict[str, Any]) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _results(
+    fmt: str, chunks: Iterator[Chunk], jobs: int, options: JobOptions, model: Any, used: list[int]
+) -> Iterator[tuple[int, ChunkResult]]:
+    """(progress position, result) of each chunk, in input order; ``used`` gets the process count."""
+    first = list(islice(chunks, 2))
+    used.append(jobs if jobs > 1 and len(first) >= 2 else 1)
+    if jobs <= 1 or len(first) < 2:
+        # One chunk or one job: no processes to start.
+        set_worker_model(model, options)
+        for chunk in chain(first, chunks):
+            yield chunk.position, process_chunk(fmt, chunk.payload, chunk.first_row, chunk.rows)
+        return
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["classifier.bulk.process"])
+    pool = context.Pool(jobs, initializer=init_worker, initargs=(options,))
+    try:
+        pending: deque[tuple[int, Any]] = deque()
+        for chunk in chain(first, chunks):
+            pending.append((chunk.position, pool.apply_async(process_chunk, (fmt, chunk.payload, chunk.first_row, chunk.rows))))
+            del chunk
+            if len(pending) >= 2 * jobs:
+                position, result = pending.popleft()
+                yield position, result.get()
+        while pending:
+            position, result = pending.popleft()
+            yield position, result.get()
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()
+
+
+class _Progress:
+    """A bar of rows, paragraphs, rate and time left on a terminal; nothing when piped."""
+
+    def __init__(self, enabled: bool, total: int, unit: str) -> None:
+        self.bar: Any = None
+        self.position = 0
+        self.started = time.perf_counter()
+        if not enabled:
+            return
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return
+        self.bar = tqdm(
+            total=total, unit=unit, unit_scale=unit == "B", file=sys.stderr, dynamic_ncols=True, smoothing=0.1, leave=False
+        )
+
+    def update(self, position: int, rows: int, paragraphs: int) -> None:
+        if self.bar is None:
+            return
+        seconds = max(time.perf_counter() - self.started, 1e-9)
+        self.bar.set_postfix_str(f"{rows:,} rows, {paragraphs:,} ¶, {paragraphs / seconds:,.0f} ¶/s", refresh=False)
+        self.bar.update(max(0, position - self.position))
+        self.position = max(self.position, position)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.refresh()
+            self.bar.close()
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the job like Ctrl-C: the partial output stays for --resume."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -> JobResult:
+    """Clean or classify a whole corpus; see ``CorpusJob``. Returns the counts and report.
+
+    Raises ``InputError`` naming the file and line of the first bad row (unless
+    ``on_error="skip"``), and ``Interrupted`` when stopped (the partial output is kept
+    for ``resume``).
+    """
+    from classifier.api import load_model
+
+    say = notify or (lambda message: print(message, file=sys.stderr))
+    fmt = _check(job)
+    source = Path(job.source)
+    model = load_model(job.model)
+    threshold = model.default_min_confidence if job.min_confidence is None else float(job.min_confidence)
+    model_path = None if job.model is None else str(Path(job.model).resolve())
+    options = JobOptions(
+        mode=job.mode,
+        text_column=job.text_column,
+        keep=tuple(job.keep),
+        min_confidence=threshold,
+        labels=job.labels,
+        removed=job.removed is not None,
+        html=job.html,
+        model_path=model_path,
+        source=str(source),
+    )
+    signature = _signature(job, fmt, model, threshold)
+    output = Path(job.output) if job.output is not None else None
+    partial = partial_path(output) if output is not None else None
+    state_path = partial / "state.json" if partial is not None else None
+    notes: list[str] = []
+
+    state: dict[str, Any] | None = None
+    if partial is not None and state_path is not None:
+        if job.resume and state_path.is_file():
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+            changed = sorted(key for key in signature if state.get("signature", {}).get(key) != signature[key])
+            if changed:
+                raise InputError(
+                    f"the partial output in {partial} comes from another input or other options "
+                    f"(differs in: {', '.join(changed)}): run without --resume to start over"
+                )
+        elif job.resume:
+            notes.append(f"nothing to resume for {output}: starting from the beginning")
+        if state is None and partial.exists():
+            shutil.rmtree(partial)
+            if not job.resume:
+                notes.append(f"discarded the partial output of an earlier run in {partial} (--resume continues one)")
+        partial.mkdir(parents=True, exist_ok=True)
+    for note in notes:
+        say(note)
+
+    rows_done = int(state["rows_done"]) if state else 0
+    report = CorpusReport.from_state(state["report"]) if state else CorpusReport(job.mode)
+    removed_partial = partial_path(Path(job.removed)) if job.removed is not None else None
+
+    sinks: list[Any] = []
+    try:
+        # Output sink in the input's format.
+        if fmt in ("jsonl", "csv"):
+            header = b""
+            if fmt == "csv":
+                names = csv_header(source)
+                if names is not None:
+                    import csv as csv_module
+                    import io
+
+                    buffer = io.StringIO()
+                    csv_module.writer(buffer, lineterminator="\n").writerow(csv_output_header(names, options))
+                    header = buffer.getvalue().encode("utf-8", "surrogateescape")
+            if output is None:
+                out_sink: Any = StdoutSink(header)
+            else:
+                assert partial is not None
+                out_sink = StreamSink(
+                    partial / "data", compression_of(output), resume_at=state["output_at"] if state else None, header=header
+                )
+        elif fmt == "parquet":
+            assert partial is not None
+            schema = parquet_output_schema(parquet_schema(source), options)
+            out_sink = ParquetSink(partial / "parts", schema, resume_at=state["output_at"] if state else None)
+        else:
+            assert partial is not None
+            out_sink = FolderSink(partial, resume_at=state["output_at"] if state else None)
+        sinks.append(out_sink)
+        removed_sink: Any = None
+        if job.removed is not None and removed_partial is not None:
+            removed_sink = StreamSink(
+                removed_partial,
+                compression_of(job.removed),
+                resume_at=state["removed_at"] if state and state.get("removed_at") is not None else None,
+            )
+            sinks.append(removed_sink)
+
+        jobs = job.jobs or available_cores()
+        enabled = sys.stderr.isatty() if job.progress is None else job.progress
+        total, unit = progress_total(source, fmt, html=job.html) if enabled else (0, "")
+        progress = _Progress(enabled, total, unit)
+        started = time.perf_counter()
+        rows = paragraphs = 0
+        used: list[int] = []
+        last_record, record_cost = 0.0, 0.0
+        if rows_done:
+            say(f"resuming {source} after row {rows_done:,}")
+        with _terminate_as_interrupt(), contextlib.ExitStack() as stack:
+            try:
+                chunks = read_chunks(source, fmt, start_row=rows_done, chunk_rows=job.chunk_rows, html=job.html)
+                results = stack.enter_context(contextlib.closing(_results(fmt, chunks, jobs, options, model, used)))
+                for position, result in results:
+                    if result.bad and job.on_error == "fail":
+                        place, reason = result.bad[0]
+                        raise InputError(
+                            f"{source}, {place}: {reason}. "
+                            "Fix the row, or pass --on-error skip to pass bad rows through unchanged"
+                        )
+                    out_sink.write(result.output)
+                    if removed_sink is not None:
+                        removed_sink.write(result.removed)
+                    report.merge(result.report)
+                    # Record progress after every chunk; when the report is large (very
+                    # many domains), no more than a tenth of the time goes to it. Rows
+                    # written after the last record are cut back and redone on resume.
+                    heavy = len(report.domains) > HEAVY_DOMAINS
+                    if state_path is not None and (not heavy or time.perf_counter() - last_record >= 10 * record_cost):
+                        record_started = time.perf_counter()
+                        _write_state(
+                            state_path,
+                            {
+                                "signature": signature,
+                                "rows_done": result.first_row + result.rows,
+                                "output_at": out_sink.commit(),
+                                "removed_at": removed_sink.commit() if removed_sink is not None else None,
+                                "report": report.to_state(),
+                            },
+                        )
+                        last_record = time.perf_counter()
+                        record_cost = last_record - record_started
+                        rows_done = result.first_row + result.rows  # now safe on disk
+                    rows += result.rows
+                    paragraphs += result.paragraphs
+                    progress.update(position, result.first_row + result.rows, paragraphs)
+            finally:
+                progress.close()
+        if removed_sink is not None and job.removed is not None:
+            removed_sink.finish(Path(job.removed))
+        out_sink.finish(output)
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
+    except KeyboardInterrupt:
+        for sink in sinks:
+            sink.close()
+        if output is None and removed_partial is not None:
+            removed_partial.unlink(missing_ok=True)
+        if output is not None:
+            raise Interrupted(
+                f"interrupted after {rows_done:,} rows of {source}: run the same command with --resume to continue"
+            ) from None
+        raise Interrupted("interrupted") from None
+    except BaseException:
+        for sink in sinks:
+            sink.close()
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
+        if removed_partial is not None:
+            removed_partial.unlink(missing_ok=True)
+        raise
+    return JobResult(
+        report=report,
+        rows=rows,
+        resumed_from=int(state["rows_done"]) if state else 0,
+        paragraphs=paragraphs,
+        seconds=time.perf_counter() - started,
+        jobs=used[0] if used else 1,
+        output=output,
+        removed=Path(job.removed) if job.removed else None,
+        notes=notes,
+    )

@@ -1,0 +1,175 @@
+"""pandas frames in: classify or clean a text column, many documents per model call.
+
+``classify_frame`` gives one row per paragraph (indexed by its document's index
+label); ``clean_frame`` gives the frame back with the column cleaned. A null or
+non-text value is an error naming the row, or with ``on_error="skip"`` is left as it
+is. ``classifier.dask`` does the same over a Dask DataFrame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from classifier.bulk.process import LABELS_COLUMN, Documents, JobOptions, analyse
+from classifier.errors import InputError
+from classifier.labels import LABELS, REPORTING, label_index
+from classifier.text import split_paragraphs
+
+if TYPE_CHECKING:
+    from classifier.model import Model
+
+#: Documents per model call: big enough to amortise the call, small enough for memory.
+BATCH_DOCUMENTS = 512
+PARAGRAPH_COLUMNS = ("position", "label", "probability", *(f"p_{label}" for label in LABELS), "text")
+
+
+def _text_dtype() -> Any:
+    """This pandas' default dtype for strings (object before pandas 3, str since)."""
+    return pd.Series(["text"]).dtype
+
+
+def _model(model: Model | None) -> Model:
+    if model is not None:
+        return model
+    from classifier.api import load_model
+
+    return load_model()
+
+
+def _texts(frame: pd.DataFrame, column: str, on_error: str) -> list[tuple[int, str]]:
+    """(row position, text) of the rows with a usable text."""
+    if on_error not in ("fail", "skip"):
+        raise ValueError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    if column not in frame.columns:
+        names = ", ".join(map(str, list(frame.columns)[:8]))
+        raise InputError(f"no column {column!r} in the frame (columns: {names}): name the text column with column=")
+    usable: list[tuple[int, str]] = []
+    for position, value in enumerate(frame[column].tolist()):
+        if isinstance(value, str):
+            usable.append((position, value))
+        elif on_error == "fail":
+            what = (
+                "null"
+                if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+                else type(value).__name__
+            )
+            raise InputError(
+                f"row {frame.index[position]!r} of column {column!r} is {what}, not a text: "
+                "fix it, or pass on_error='skip' to leave such rows as they are"
+            )
+    return usable
+
+
+def classify_frame(
+    frame: pd.DataFrame, *, column: str = "text", model: Model | None = None, on_error: str = "fail"
+) -> pd.DataFrame:
+    """Every paragraph of every document with its label and probabilities.
+
+    One row per paragraph, indexed by its document's index label, with the columns
+    ``position`` (0-based within the document), ``label``, ``probability``,
+    ``p_<label>`` for each label and ``text`` (the paragraph).
+    """
+    loaded = _model(model)
+    usable = _texts(frame, column, on_error)
+    pieces: list[pd.DataFrame] = []
+    for start in range(0, len(usable), BATCH_DOCUMENTS):
+        batch = usable[start : start + BATCH_DOCUMENTS]
+        paragraphs = [[p.text for p in split_paragraphs(text)] for _, text in batch]
+        probabilities = loaded.predict_proba_documents(paragraphs)
+        counts = [len(texts) for texts in paragraphs]
+        if not sum(counts):
+            continue
+        stacked = np.concatenate(probabilities)
+        best = stacked.argmax(axis=1)
+        index = frame.index[np.repeat([position for position, _ in batch], counts)]
+        data: dict[str, Any] = {
+            "position": np.concatenate([np.arange(count) for count in counts]),
+            "label": np.asarray(LABELS, dtype=object)[best],
+            "probability": stacked[np.arange(len(best)), best],
+        }
+        for number, label in enumerate(LABELS):
+            data[f"p_{label}"] = stacked[:, number]
+        data["text"] = [text for texts in paragraphs for text in texts]
+        pieces.append(_typed(pd.DataFrame(data, index=index)))
+    if not pieces:
+        return _empty_paragraphs(frame.index[:0])
+    return pd.concat(pieces) if len(pieces) > 1 else pieces[0]
+
+
+def _empty_paragraphs(index: pd.Index) -> pd.DataFrame:
+    data: dict[str, Any] = {
+        "position": np.zeros(0, dtype=np.int64),
+        "label": np.zeros(0, dtype=object),
+        "probability": np.zeros(0),
+    }
+    for label in LABELS:
+        data[f"p_{label}"] = np.zeros(0)
+    data["text"] = np.zeros(0, dtype=object)
+    return _typed(pd.DataFrame(data, index=index))
+
+
+def _typed(paragraphs: pd.DataFrame) -> pd.DataFrame:
+    text = _text_dtype()
+    return paragraphs.astype({"position": np.int64, "label": text, "text": text})
+
+
+def clean_frame(
+    frame: pd.DataFrame,
+    *,
+    column: str = "text",
+    keep: Sequence[str] = (REPORTING,),
+    min_confidence: float | None = None,
+    model: Model | None = None,
+    labels: bool = False,
+    on_error: str = "fail",
+) -> pd.DataFrame:
+    """A copy of ``frame`` with ``column`` cleaned (as ``classifier.clean`` does each text).
+
+    With ``labels=True`` a ``paragraph_labels`` column holds, for each document, a
+    list of {label, probability, kept} for its paragraphs (None where the text was
+    skipped).
+    """
+    for label in keep:
+        label_index(label)
+    loaded = _model(model)
+    threshold = loaded.default_min_confidence if min_confidence is None else float(min_confidence)
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"min_confidence must lie between 0 and 1, got {threshold}")
+    usable = _texts(frame, column, on_error)
+    options = JobOptions(mode="clean", text_column=column, keep=tuple(keep), min_confidence=threshold, labels=labels)
+    values = frame[column].tolist()
+    label_values: list[Any] = [None] * len(frame)
+    for start in range(0, len(usable), BATCH_DOCUMENTS):
+        batch = usable[start : start + BATCH_DOCUMENTS]
+        documents = Documents()
+        for position, text in batch:
+            documents.add(text, position + 1, position, None)
+        analysis = analyse(documents, options, model=loaded, threshold=threshold)
+        for slot, (position, _) in enumerate(batch):
+            values[position] = analysis.outputs[slot]
+            if analysis.labels is not None:
+                label_values[position] = analysis.labels[slot]
+    result = frame.copy()
+    result[column] = pd.Series(values, index=frame.index, dtype=frame[column].dtype)
+    if labels:
+        result[LABELS_COLUMN] = pd.Series(label_values, index=frame.index, dtype=object)
+    return result
+
+
+def clean_meta(frame: pd.DataFrame, *, labels: bool = False) -> pd.DataFrame:
+    """The empty frame ``clean_frame`` returns for ``frame``'s columns (Dask's meta)."""
+    meta = frame.iloc[:0].copy()
+    if labels:
+        meta[LABELS_COLUMN] = pd.Series([], dtype=object)
+    return meta
+
+
+def classify_meta(index: pd.Index) -> pd.DataFrame:
+    """The empty frame ``classify_frame`` returns (Dask's meta)."""
+    return _empty_paragraphs(index[:0])

@@ -1,0 +1,64 @@
+"""HTML in: trafilatura extracts the page's text, then newsclean cleans it.
+
+trafilatura keeps the article and a good deal of what surrounds it (appeals,
+teasers, captions, comments): that is the text the model was trained on, so it runs
+with its ordinary settings. Imported only when HTML is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from classifier.errors import InputError
+from classifier.labels import REPORTING
+
+if TYPE_CHECKING:
+    from classifier.api import Prediction
+    from classifier.model import Model
+
+
+def _trafilatura() -> Any:
+    try:
+        import trafilatura
+    except ImportError:
+        raise InputError("HTML input needs trafilatura: pip install 'newsclean[html]'") from None
+    return trafilatura
+
+
+def extract_text(html: str | bytes, *, favor_recall: bool = False) -> str:
+    """The text trafilatura extracts from a page, one paragraph a line ("" when none)."""
+    if not isinstance(html, (str, bytes)):
+        raise TypeError(f"extract_text expects str or bytes, got {type(html).__name__}")
+    if not html.strip():
+        return ""
+    trafilatura = _trafilatura()
+    text = trafilatura.extract(html, favor_recall=favor_recall)
+    if not text:
+        return ""
+    return "\n".join(line for line in text.splitlines() if line.strip()) + "\n"
+
+
+def clean_html(
+    html: str | bytes,
+    *,
+    keep: Sequence[str] = (REPORTING,),
+    min_confidence: float | None = None,
+    model: Model | None = None,
+    favor_recall: bool = False,
+) -> str:
+    """The cleaned text of a web page: trafilatura's extraction, then ``clean``.
+
+    Example: ``clean_html(requests.get(url).text)``. Returns "" for a page without
+    extractable text.
+    """
+    from classifier.api import clean
+
+    return clean(extract_text(html, favor_recall=favor_recall), keep=keep, min_confidence=min_confidence, model=model)
+
+
+def classify_html(html: str | bytes, *, model: Model | None = None, favor_recall: bool = False) -> list[Prediction]:
+    """Each paragraph of the page's extracted text with its label and probabilities."""
+    from classifier.api import classify
+
+    return classify(extract_text(html, favor_recall=favor_recall), model=model)

@@ -1,0 +1,450 @@
+"""``newsclean clean`` and ``classify`` over corpora, in process: every format, nothing
+lost (kept + removed rebuild each text), bad rows, interrupted and resumed runs,
+--jobs, the report, HTML, and one article staying as it was."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import classifier
+from classifier import split_paragraphs
+from classifier.cli import app
+from classifier.labels import LABELS
+from classifier.text import restore_paragraphs
+from tests.conftest import ROOT, SEED
+
+runner = CliRunner()
+SEED_TEXT = SEED.read_text(encoding="utf-8")
+
+
+def invoke(*args: object, stdin: str | bytes | None = None):
+    return runner.invoke(app, [str(arg) for arg in args], input=stdin)
+
+
+def corpus_rows() -> list[dict]:
+    """Small documents with awkward spacing: CRLF, blank lines, no final newline, empty."""
+    return [
+        {"id": "seed", "url": "https://www.themoscowtimes.com/a", "text": SEED_TEXT},
+        {"id": "crlf", "url": "https://www.themoscowtimes.com/b", "text": SEED_TEXT.replace("\n", "\r\n")},
+        {"id": "blank-lines", "url": "https://example.org/c", "text": "\n\n" + SEED_TEXT.replace("\n", "\n  \n")},
+        {"id": "short", "url": "https://example.org/d", "text": "Officials said the bridge would reopen on Monday.\nRead more"},
+        {"id": "empty", "url": "https://example.org/e", "text": ""},
+    ]
+
+
+def compress(data: bytes, suffix: str) -> bytes:
+    if suffix.endswith(".gz"):
+        return gzip.compress(data)
+    if suffix.endswith(".zst"):
+        import zstandard
+
+        return zstandard.ZstdCompressor().compress(data)
+    return data
+
+
+def write_corpus(folder: Path, suffix: str, rows: list[dict]) -> Path:
+    if suffix == "folder":
+        path = folder / "in"
+        for row in rows:
+            (path / f"{row['id']}.txt").parent.mkdir(parents=True, exist_ok=True)
+            (path / f"{row['id']}.txt").write_bytes(row["text"].encode("utf-8"))
+        return path
+    path = folder / f"in{suffix}"
+    if suffix == ".parquet":
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    elif suffix.startswith(".csv"):
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        path.write_bytes(compress(buffer.getvalue().encode("utf-8"), suffix))
+    else:
+        data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
+        path.write_bytes(compress(data, suffix))
+    return path
+
+
+def read_corpus(path: Path, suffix: str) -> list[dict]:
+    """The rows of an output, with the text column and parsed labels (when present)."""
+    if suffix == "folder":
+        rows = []
+        for file in sorted(path.glob("*.txt")):
+            row = {"id": file.stem, "text": file.read_bytes().decode("utf-8")}
+            labels = file.with_name(file.name + ".labels.json")
+            if labels.exists():
+                row["paragraph_labels"] = json.loads(labels.read_text(encoding="utf-8"))
+            rows.append(row)
+        order = [row["id"] for row in corpus_rows()]
+        return sorted(rows, key=lambda row: order.index(row["id"]))
+    if suffix == ".parquet":
+        return pq.read_table(path).to_pylist()
+    from classifier.bulk.formats import open_binary
+
+    stream, _ = open_binary(path)
+    with stream:
+        data = stream.read().decode("utf-8")
+    if suffix.startswith(".csv"):
+        rows = list(csv.DictReader(io.StringIO(data, newline="")))
+        for row in rows:
+            if row.get("paragraph_labels"):
+                row["paragraph_labels"] = json.loads(row["paragraph_labels"])
+        return rows
+    return [json.loads(line) for line in data.splitlines()]
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir() if path.name.startswith("."))
+
+
+FORMATS = [".jsonl", ".jsonl.gz", ".jsonl.zst", ".csv", ".parquet", "folder"]
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_clean_keeps_the_format_and_kept_plus_removed_rebuild_every_text(tmp_path: Path, suffix: str) -> None:
+    rows = corpus_rows()
+    source = write_corpus(tmp_path, suffix, rows)
+    output = tmp_path / ("out" if suffix == "folder" else f"out{suffix}")
+    removed = tmp_path / "removed.jsonl"
+    result = invoke("clean", source, "-o", output, "--removed", removed, "--labels", "--jobs", 1)
+    assert result.exit_code == 0, result.output
+    cleaned = read_corpus(output, suffix)
+    assert [row["id"] for row in cleaned] == [row["id"] for row in rows]
+    records = [json.loads(line) for line in removed.read_text(encoding="utf-8").splitlines()]
+    assert records, "the seed's appeal is removed"
+    for original, row in zip(rows, cleaned, strict=True):
+        assert row["text"] == classifier.clean(original["text"])
+        if suffix != "folder":
+            assert row["url"] == original["url"]  # other columns pass through
+        doc_id = f"{original['id']}.txt" if suffix == "folder" else original["id"]
+        mine = [record for record in records if record["doc_id"] == doc_id]
+        assert restore_paragraphs(row["text"], [(r["start"], r["span"]) for r in mine]) == original["text"]
+        labels = row["paragraph_labels"]
+        assert len(labels) == len(split_paragraphs(original["text"]))
+        assert all(entry["label"] in LABELS and 0.0 <= entry["probability"] <= 1.0 for entry in labels)
+        assert [n for n, entry in enumerate(labels) if not entry["kept"]] == [r["position"] for r in mine]
+    assert leftovers(tmp_path) == []  # no partial output left behind
+    assert "Remind me later." in result.stderr  # the report: most often removed
+
+
+def test_the_seed_loses_its_appeal_in_a_corpus(tmp_path: Path) -> None:
+    source = write_corpus(tmp_path, ".jsonl", corpus_rows()[:1])
+    result = invoke("clean", source, "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 0, result.output
+    (row,) = read_corpus(tmp_path / "out.jsonl", ".jsonl")
+    assert row["text"].startswith("The Kremlin on Thursday")
+    assert "Remind me later." not in row["text"] and "Dear readers," not in row["text"]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_two_jobs_write_what_one_job_writes(tmp_path: Path, suffix: str) -> None:
+    rows = [dict(row, id=f"{row['id']}-{n}") for n in range(4) for row in corpus_rows()]
+    source = write_corpus(tmp_path, suffix, rows)
+    outputs = []
+    for jobs in (1, 2):
+        output = tmp_path / f"out{jobs}{suffix}"
+        result = invoke("clean", source, "-o", output, "--jobs", jobs, "--chunk-rows", 3, "--labels")
+        assert result.exit_code == 0, result.output
+        assert f"{jobs} process" in result.stderr
+        outputs.append(read_corpus(output, suffix))
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0]) == 20
+
+
+BAD_LINES = {
+    "malformed JSON": (b'{"id": "bad", "text": "unterminated}\n', "not valid JSON"),
+    "missing text": (b'{"id": "bad", "body": "Some text."}\n', "no 'text' field"),
+    "null text": (b'{"id": "bad", "text": null}\n', "'text' is null"),
+    "number text": (b'{"id": "bad", "text": 42}\n', "'text' is a number"),
+    "undecodable byte": (b'{"id": "bad", "text": "caf\xe9"}\n', "not UTF-8"),
+    "lone surrogate": (b'{"id": "bad", "text": "half a pair \\ud800"}\n', "lone surrogates"),
+    "not an object": (b'["a", "list"]\n', "not an object"),
+}
+
+
+def _jsonl_with_bad_third_line(tmp_path: Path, bad: bytes) -> tuple[Path, list[bytes]]:
+    good = [json.dumps(row).encode() + b"\n" for row in corpus_rows()[:3]]
+    lines = [good[0], good[1], bad, good[2]]
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"".join(lines))
+    return source, lines
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LINES))
+def test_a_bad_row_fails_naming_file_and_line_and_leaves_no_output(tmp_path: Path, case: str) -> None:
+    bad, message = BAD_LINES[case]
+    source, _ = _jsonl_with_bad_third_line(tmp_path, bad)
+    output, removed = tmp_path / "out.jsonl", tmp_path / "removed.jsonl"
+    result = invoke("clean", source, "-o", output, "--removed", removed)
+    assert result.exit_code == 1
+    assert f"{source}, line 3: " in result.output and message in result.output
+    assert "--on-error skip" in result.output
+    assert "Traceback" not in result.output
+    assert not output.exists() and not removed.exists()
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LINES))
+def test_with_on_error_skip_a_bad_row_passes_through_unchanged_and_is_counted(tmp_path: Path, case: str) -> None:
+    bad, _ = BAD_LINES[case]
+    source, _lines = _jsonl_with_bad_third_line(tmp_path, bad)
+    output, report = tmp_path / "out.jsonl", tmp_path / "report.json"
+    result = invoke("clean", source, "-o", output, "--on-error", "skip", "--report", report)
+    assert result.exit_code == 0, result.output
+    written = output.read_bytes().splitlines(keepends=True)
+    assert written[2] == bad
+    assert json.loads(written[0])["text"] == classifier.clean(corpus_rows()[0]["text"])
+    assert "1 bad row passed through unchanged" in result.stderr and "line 3" in result.stderr
+    assert json.loads(report.read_text())["rows_skipped"] == 1
+
+
+def test_bad_csv_rows_are_named_by_line_and_skipped_rows_keep_their_bytes(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(b'id,text\na,"Officials said so.\nRead more"\nb,caf\xe9 au lait\nc,only,too,many\nd,Fine text.\n')
+    output = tmp_path / "out.csv"
+    result = invoke("clean", source, "-o", output)
+    assert result.exit_code == 1
+    assert f"{source}, line 4: undecodable bytes" in result.output
+    assert not output.exists() and leftovers(tmp_path) == []
+    result = invoke("clean", source, "-o", output, "--on-error", "skip")
+    assert result.exit_code == 0, result.output
+    assert b"b,caf\xe9 au lait\n" in output.read_bytes()  # the same bytes, not re-encoded
+    assert "2 bad rows passed through unchanged" in result.stderr
+    rows = list(csv.reader(io.StringIO(output.read_bytes().decode("utf-8", "replace"))))
+    assert rows[0] == ["id", "text"] and rows[4] == ["d", classifier.clean("Fine text.")]
+
+
+def test_a_missing_or_null_parquet_text_is_a_bad_row(tmp_path: Path) -> None:
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "text": [SEED_TEXT, None]}), source)
+    result = invoke("clean", source, "-o", tmp_path / "out.parquet")
+    assert result.exit_code == 1 and f"{source}, row 2: 'text' is null" in result.output
+    result = invoke("clean", source, "-o", tmp_path / "out.parquet", "--on-error", "skip")
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(tmp_path / "out.parquet").column("text").to_pylist() == [classifier.clean(SEED_TEXT), None]
+    result = invoke("clean", source, "-o", tmp_path / "out2.parquet", "--text-column", "body")
+    assert result.exit_code == 1 and "no 'body' column (columns: id, text)" in result.output
+
+
+def test_a_folder_file_that_is_not_utf8(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "a.txt").write_text(SEED_TEXT, encoding="utf-8")
+    (source / "b.txt").write_bytes("Caf\xe9\n".encode("latin-1"))
+    result = invoke("clean", source, "-o", tmp_path / "out")
+    assert result.exit_code == 1 and f"{source}, b.txt: undecodable bytes" in result.output
+    assert not (tmp_path / "out").exists()
+    result = invoke("clean", source, "-o", tmp_path / "out", "--on-error", "skip")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "b.txt").read_bytes() == "Caf\xe9\n".encode("latin-1")
+
+
+def _many_rows(count: int) -> list[dict]:
+    rows = corpus_rows()
+    return [dict(rows[n % len(rows)], id=f"doc-{n}") for n in range(count)]
+
+
+def test_an_interrupted_run_resumes_without_redoing_or_duplicating_rows(tmp_path: Path, monkeypatch) -> None:
+    import classifier.bulk.runner as bulk_runner
+
+    source = write_corpus(tmp_path, ".jsonl.gz", _many_rows(12))
+    reference, reference_removed = tmp_path / "reference.jsonl.gz", tmp_path / "reference-removed.jsonl"
+    assert invoke("clean", source, "-o", reference, "--removed", reference_removed, "--jobs", 1).exit_code == 0
+
+    # Interrupt after the third chunk is written but before it is recorded as done:
+    # the resumed run must cut it back and do it again, once.
+    calls = []
+    real_write_state = bulk_runner._write_state
+
+    def interrupting_write_state(path: Path, state: dict) -> None:
+        calls.append(state["rows_done"])
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        real_write_state(path, state)
+
+    monkeypatch.setattr(bulk_runner, "_write_state", interrupting_write_state)
+    output, removed = tmp_path / "out.jsonl.gz", tmp_path / "removed.jsonl"
+    args = ["clean", source, "-o", output, "--removed", removed, "--chunk-rows", 2, "--jobs", 1]
+    result = invoke(*args)
+    assert result.exit_code == 130
+    assert "interrupted after 4 rows" in result.output and "--resume" in result.output
+    assert not output.exists() and not removed.exists()
+    monkeypatch.setattr(bulk_runner, "_write_state", real_write_state)
+
+    changed = invoke(*args, "--resume", "--min-confidence", "0.99")
+    assert changed.exit_code == 1 and "differs in: min_confidence" in changed.output
+
+    result = invoke(*args, "--resume")
+    assert result.exit_code == 0, result.output
+    assert "resuming" in result.stderr and "8 rows into" in result.stderr  # 12 rows, 4 done before
+    assert gzip.decompress(output.read_bytes()) == gzip.decompress(reference.read_bytes())
+    assert removed.read_bytes() == reference_removed.read_bytes()
+    assert leftovers(tmp_path) == []
+
+
+def test_a_killed_run_resumes(tmp_path: Path) -> None:
+    """A real process killed mid-run (SIGKILL: no chance to clean up), then resumed."""
+    source = write_corpus(tmp_path, ".jsonl", _many_rows(300))
+    output, reference = tmp_path / "out.jsonl", tmp_path / "reference.jsonl"
+    assert invoke("clean", source, "-o", reference, "--jobs", 1).exit_code == 0
+    state = tmp_path / ".out.jsonl.newsclean-partial" / "state.json"
+    command = [sys.executable, "-m", "classifier", "clean", str(source), "-o", str(output), "--chunk-rows", "5", "--jobs", "1"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if state.exists() and json.loads(state.read_text())["rows_done"] >= 20:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    process.stderr.close()  # type: ignore[union-attr]
+    assert not output.exists()
+    done = json.loads(state.read_text())["rows_done"]
+    result = invoke("clean", source, "-o", output, "--resume", "--chunk-rows", 5, "--jobs", 1)
+    assert result.exit_code == 0, result.output
+    assert f"{300 - done:,} rows into" in result.stderr
+    assert output.read_bytes() == reference.read_bytes()
+
+
+def test_the_report_counts_labels_domains_and_the_most_removed(tmp_path: Path) -> None:
+    source = write_corpus(tmp_path, ".jsonl", corpus_rows())
+    report_path = tmp_path / "report.json"
+    result = invoke("clean", source, "-o", tmp_path / "out.jsonl", "--report", report_path)
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    assert report["documents"] == 5
+    assert sum(report["paragraphs"].values()) == sum(len(split_paragraphs(row["text"])) for row in corpus_rows())
+    assert report["removed"]["paragraphs"]["donation_appeal"] > 0
+    assert set(report["by_domain"]) == {"themoscowtimes.com", "example.org"}
+    assert report["by_domain"]["themoscowtimes.com"]["documents"] == 2
+    top = {entry["text"]: entry["count"] for entry in report["most_removed"]}
+    assert top["Remind me later."] == 3
+    assert "by domain" in result.stderr  # and printed at the end
+
+
+def test_classify_a_corpus_adds_labels_and_keeps_the_text(tmp_path: Path) -> None:
+    source = write_corpus(tmp_path, ".parquet", corpus_rows())
+    output = tmp_path / "labelled.parquet"
+    result = invoke("classify", source, "-o", output)
+    assert result.exit_code == 0, result.output
+    rows = pq.read_table(output).to_pylist()
+    assert [row["text"] for row in rows] == [row["text"] for row in corpus_rows()]
+    seed_labels = [entry["label"] for entry in rows[0]["paragraph_labels"]]
+    assert seed_labels == [p.label for p in classifier.classify(SEED_TEXT)]
+    assert set(rows[0]["paragraph_labels"][0]) == {"label", "probability"}
+    result = invoke("classify", source, "-o", output, "--format", "csv")
+    assert result.exit_code == 1 and "--format and --explain apply to one article" in result.output
+
+
+def test_jsonl_to_standard_output(tmp_path: Path) -> None:
+    source = write_corpus(tmp_path, ".jsonl", corpus_rows()[:2])
+    result = invoke("clean", source)
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["seed", "crlf"]
+    assert "\r" not in result.stderr and "it/s" not in result.stderr  # no progress bar when not a terminal
+
+
+def test_the_output_keeps_the_input_format(tmp_path: Path) -> None:
+    source = write_corpus(tmp_path, ".jsonl", corpus_rows())
+    result = invoke("clean", source, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 1 and "give it a jsonl name" in result.output
+    result = invoke("clean", write_corpus(tmp_path, ".parquet", corpus_rows()))
+    assert result.exit_code == 1 and "give --output" in result.output
+
+
+def test_an_html_column_is_extracted_then_cleaned(tmp_path: Path) -> None:
+    from classifier.html import clean_html
+
+    page = "<html><body><nav>Home | World</nav><article>{}</article></body></html>".format(
+        "".join(f"<p>{line}</p>" for line in SEED_TEXT.splitlines() if line.strip())
+    )
+    source = tmp_path / "pages.jsonl"
+    source.write_text(json.dumps({"id": "p", "html": page}) + "\n", encoding="utf-8")
+    result = invoke("clean", source, "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 0, result.output
+    (row,) = read_corpus(tmp_path / "out.jsonl", ".jsonl")
+    assert row["html"] == page and row["text"] == clean_html(page)
+    assert row["text"].startswith("The Kremlin on Thursday")
+    html_file = tmp_path / "page.html"
+    html_file.write_text(page, encoding="utf-8")
+    result = invoke("clean", html_file, "--html")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == clean_html(page)
+
+
+def test_one_article_refuses_corpus_options_and_writes_removed_spans(tmp_path: Path) -> None:
+    result = invoke("clean", SEED, "--labels")
+    assert result.exit_code == 1 and "--labels applies to a corpus" in result.output
+    removed, report = tmp_path / "removed.jsonl", tmp_path / "report.json"
+    result = invoke("clean", SEED, "--removed", removed, "--report", report)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in removed.read_text(encoding="utf-8").splitlines()]
+    assert restore_paragraphs(result.stdout, [(r["start"], r["span"]) for r in records]) == SEED_TEXT
+    assert json.loads(report.read_text())["documents"] == 1
+
+
+def test_cleaning_one_article_imports_no_corpus_machinery() -> None:
+    code = (
+        "import sys\n"
+        "from classifier.cli import main\n"
+        f"sys.argv = ['newsclean', 'clean', {str(SEED)!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ('pandas', 'pyarrow', 'dask', 'trafilatura', 'sklearn', 'scipy', 'tqdm', 'classifier.bulk.runner')\n"
+        "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert result.stdout.startswith("The Kremlin on Thursday")
+    assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_a_byte_order_mark_and_a_lone_surrogate_in_another_field_are_fine(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    rows = [b'\xef\xbb\xbf{"id": "a", "text": "Officials said so."}\n', b'{"id": "\\udc80", "text": "Officials said so."}\n']
+    source.write_bytes(b"".join(rows))
+    result = invoke("clean", source, "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 0, result.output
+    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_bytes().splitlines()]
+    assert [row["id"] for row in written] == ["a", "\udc80"]
+
+
+def test_a_progress_bar_on_a_terminal(tmp_path: Path, capsys) -> None:
+    from classifier.bulk.runner import CorpusJob, run_corpus
+
+    source = write_corpus(tmp_path, ".jsonl", _many_rows(6))
+    result = run_corpus(CorpusJob(source, tmp_path / "out.jsonl", jobs=1, chunk_rows=2, progress=True), notify=print)
+    assert result.rows == 6
+    bar = capsys.readouterr().err
+    assert "6 rows" in bar and "¶/s" in bar and "100%" in bar
+
+
+def test_a_folder_of_html_pages_with_html(tmp_path: Path) -> None:
+    from classifier.html import clean_html
+
+    page = "<html><body><article>{}</article></body></html>".format(
+        "".join(f"<p>{line}</p>" for line in SEED_TEXT.splitlines() if line.strip())
+    )
+    source = tmp_path / "pages"
+    (source / "site").mkdir(parents=True)
+    (source / "site" / "a.html").write_text(page, encoding="utf-8")
+    (source / "notes.txt").write_text("not a page\n", encoding="utf-8")
+    result = invoke("clean", source, "-o", tmp_path / "out", "--html", "--labels")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file()) == [
+        "site/a.txt",
+        "site/a.txt.labels.json",
+    ]
+    assert (tmp_path / "out" / "site" / "a.txt").read_text(encoding="utf-8") == clean_html(page)

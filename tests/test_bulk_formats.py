@@ -1,0 +1,188 @@
+"""Corpus readers and writers: format detection, chunking, resumable sinks, the report."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from classifier.bulk.formats import (
+    FolderSink,
+    ParquetSink,
+    StreamSink,
+    compression_of,
+    corpus_format,
+    is_corpus,
+    iter_documents,
+    list_folder,
+    open_binary,
+    read_chunks,
+)
+from classifier.bulk.report import CorpusReport, domain_of
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("a.jsonl", "jsonl"),
+        ("a.JSONL.GZ", "jsonl"),
+        ("a.jsonl.zst", "jsonl"),
+        ("a.ndjson", "jsonl"),
+        ("a.csv", "csv"),
+        ("a.csv.gz", "csv"),
+        ("a.parquet", "parquet"),
+        ("a.txt", None),
+        ("a.json", None),
+        ("-", None),
+    ],
+)
+def test_corpus_format_by_name(name: str, fmt: str | None, tmp_path: Path) -> None:
+    assert corpus_format(name if name == "-" else tmp_path / name) == fmt
+    assert is_corpus(tmp_path) and corpus_format(tmp_path) == "folder"
+
+
+def test_compression_of() -> None:
+    assert (compression_of("x.jsonl.gz"), compression_of("x.jsonl.zst"), compression_of("x.jsonl")) == ("gz", "zst", "")
+
+
+def _jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def test_jsonl_chunks_count_rows_lines_and_skip_to_a_start_row(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    _jsonl(path, [{"text": f"row {n}"} for n in range(10)])
+    chunks = list(read_chunks(path, "jsonl", chunk_rows=4))
+    assert [(c.first_row, c.rows) for c in chunks] == [(0, 4), (4, 4), (8, 2)]
+    assert [c.payload.first_line for c in chunks] == [1, 5, 9]
+    assert chunks[-1].position == path.stat().st_size
+    resumed = list(read_chunks(path, "jsonl", start_row=7, chunk_rows=4))
+    assert [(c.first_row, c.rows) for c in resumed] == [(7, 3)]
+    assert json.loads(resumed[0].payload.lines[0]) == {"text": "row 7"}
+
+
+def test_jsonl_chunks_are_cut_by_bytes_too(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    _jsonl(path, [{"text": "x" * 1000} for _ in range(10)])
+    chunks = list(read_chunks(path, "jsonl", chunk_rows=100, chunk_bytes=2500))
+    assert [c.rows for c in chunks] == [3, 3, 3, 1]
+
+
+@pytest.mark.parametrize("compression", ["", "gz", "zst"])
+def test_stream_sink_resume_cuts_back_to_the_commit_and_blocks_concatenate(tmp_path: Path, compression: str) -> None:
+    partial = tmp_path / "partial"
+    sink = StreamSink(partial, compression)
+    sink.write(b'{"a": 1}\n')
+    committed = sink.commit()
+    sink.write(b'{"written after the commit": true}\n')
+    sink.close()  # a crash here: the last block must not survive a resume
+    sink = StreamSink(partial, compression, resume_at=committed)
+    sink.write(b'{"a": 2}\n')
+    destination = tmp_path / f"out.jsonl{'.' + compression if compression else ''}"
+    sink.finish(destination)
+    assert not partial.exists()
+    stream, _ = open_binary(destination)
+    with stream:
+        assert stream.read() == b'{"a": 1}\n{"a": 2}\n'
+    if compression == "gz":  # an ordinary gzip reader reads the concatenated members
+        assert gzip.decompress(destination.read_bytes()) == b'{"a": 1}\n{"a": 2}\n'
+
+
+def test_compressed_jsonl_is_read_in_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl.zst"
+    sink = StreamSink(tmp_path / "p", "zst")
+    for n in range(5):
+        sink.write(json.dumps({"text": f"doc {n}"}).encode() + b"\n")  # five zstd frames
+    sink.finish(path)
+    documents = list(iter_documents(path))
+    assert documents == [(str(n + 1), f"doc {n}") for n in range(5)]  # id: the line number
+
+
+def test_csv_chunks_keep_multiline_records_and_their_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text('id,text\na,"one\ntwo"\nb,three\nc,"four\n\nfive"\n', encoding="utf-8")
+    (chunk,) = list(read_chunks(path, "csv"))
+    assert chunk.payload.header == ["id", "text"]
+    assert chunk.payload.records == [["a", "one\ntwo"], ["b", "three"], ["c", "four\n\nfive"]]
+    assert chunk.payload.lines == [2, 4, 5]
+    (resumed,) = list(read_chunks(path, "csv", start_row=2))
+    assert resumed.first_row == 2 and resumed.payload.records == [["c", "four\n\nfive"]]
+    assert list(iter_documents(path)) == [("a", "one\ntwo"), ("b", "three"), ("c", "four\n\nfive")]
+
+
+def test_parquet_chunks_start_inside_a_row_group(tmp_path: Path) -> None:
+    path = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"text": [f"t{n}" for n in range(25)]}), path, row_group_size=10)
+    chunks = list(read_chunks(path, "parquet", start_row=13, chunk_rows=4))
+    assert [c.first_row for c in chunks] == [13, 14, 18, 22]
+    assert sum(c.rows for c in chunks) == 12
+    assert [v for c in chunks for v in c.payload.column("text").to_pylist()] == [f"t{n}" for n in range(13, 25)]
+
+
+def test_parquet_sink_keeps_committed_parts_on_resume(tmp_path: Path) -> None:
+    schema = pa.schema([("text", pa.string())])
+
+    def batch(values: list[str]) -> pa.RecordBatch:
+        return pa.RecordBatch.from_pydict({"text": values}, schema=schema)
+
+    sink = ParquetSink(tmp_path / "parts", schema)
+    sink.write(batch(["a", "b"]))
+    committed = sink.commit()
+    sink.write(batch(["uncommitted"]))
+    sink = ParquetSink(tmp_path / "parts", schema, resume_at=committed)
+    sink.write(batch(["c"]))
+    sink.finish(tmp_path / "out.parquet")
+    assert pq.read_table(tmp_path / "out.parquet").column("text").to_pylist() == ["a", "b", "c"]
+
+
+def test_folder_listing_is_sorted_and_leaves_out_hidden_and_other_files(tmp_path: Path) -> None:
+    for name in ["b.txt", "a/c.txt", "a/d.md", ".hidden.txt", ".partial/e.txt", "page.html"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x\n")
+    assert list_folder(tmp_path) == ["a/c.txt", "b.txt"]
+    assert list_folder(tmp_path, html=True) == ["page.html"]
+    sink = FolderSink(tmp_path / ".out")
+    sink.write([("x/y.txt", b"kept\n")])
+    sink.finish(tmp_path / "out")
+    assert (tmp_path / "out" / "x" / "y.txt").read_bytes() == b"kept\n"
+
+
+def test_domain_of_prefers_the_domain_field_then_the_url_host() -> None:
+    assert domain_of({"domain": "Example.org", "url": "https://other.net/x"}) == "example.org"
+    assert domain_of({"url": "https://www.example.com/a?b"}) == "example.com"
+    assert domain_of({"url": "example.com/path"}) == "example.com"
+    assert domain_of({"text": "x"}) is None
+
+
+def test_report_counts_merge_and_survive_a_resume() -> None:
+    first = CorpusReport("clean")
+    # two documents: 3 paragraphs (one dropped), then 1 paragraph
+    first.add_chunk(
+        np.array([0, 1, 2, 0]), np.array([10, 20, 5, 7]), np.array([False, True, False, False]), [3, 1], ["a.com", None]
+    )
+    first.add_removed_text("Donate now", 1)
+    second = CorpusReport.from_state(json.loads(json.dumps(first.to_state())))
+    second.merge(first)
+    result = second.to_dict()
+    assert result["documents"] == 4 and result["documents_changed"] == 2
+    assert result["paragraphs"] == {"reporting": 4, "donation_appeal": 2, "ui_residue": 2}
+    assert result["characters"]["reporting"] == 34
+    assert result["removed"]["characters"] == {"reporting": 0, "donation_appeal": 40, "ui_residue": 0}
+    assert result["by_domain"]["a.com"]["documents"] == 2
+    assert result["most_removed"] == [{"text": "Donate now", "count": 2, "label": "donation_appeal"}]
+
+
+def test_report_keeps_the_most_frequent_removed_texts_within_its_capacity() -> None:
+    report = CorpusReport("clean", capacity=5)
+    for _ in range(50):
+        report.add_removed_text("Subscribe", 1)
+    for n in range(100):
+        report.add_removed_text(f"unique {n}", 2)
+    assert len(report.removed_texts) <= 10
+    assert report.most_removed()[0]["text"] == "Subscribe"
+    assert report.approximate

@@ -1,0 +1,65 @@
+"""classifier.dask on a real dask.distributed LocalCluster with two worker processes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import classifier
+from classifier import InputError
+from classifier.frames import classify_frame as pandas_classify
+from classifier.frames import clean_frame as pandas_clean
+from tests.conftest import SEED
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+SEED_TEXT = SEED.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def documents() -> pd.DataFrame:
+    texts = [SEED_TEXT.replace("Kremlin", f"Kremlin {n}") for n in range(30)] + ["Officials said so.\nRead more\n", ""]
+    return pd.DataFrame({"text": texts, "n": range(len(texts))})
+
+
+def test_clean_and_classify_on_two_workers_match_pandas_and_load_the_model_once_each(client) -> None:
+    import classifier.dask as cdask
+
+    frame = documents()
+    lazy = dd.from_pandas(frame, npartitions=8)
+    cleaned = cdask.clean_frame(lazy, labels=True).compute()
+    pd.testing.assert_frame_equal(cleaned, pandas_clean(frame, labels=True), check_dtype=False)
+    paragraphs = cdask.classify_frame(lazy).compute()
+    pd.testing.assert_frame_equal(paragraphs, pandas_classify(frame), check_dtype=False)
+    counts = client.run(cdask.worker_model_loads)  # worker -> (loads, partitions)
+    assert len(counts) == 2
+    assert sum(partitions for _, partitions in counts.values()) == 16
+    for loads, partitions in counts.values():
+        assert loads == (1 if partitions else 0), counts  # once per worker, however many partitions
+
+
+def test_a_loaded_model_travels_to_the_workers(client) -> None:
+    import classifier.dask as cdask
+
+    frame = documents()
+    result = cdask.clean_frame(dd.from_pandas(frame, npartitions=4), model=classifier.load_model(), min_confidence=0.99).compute()
+    assert result["text"].tolist() == [classifier.clean(text, min_confidence=0.99) for text in frame["text"]]
+
+
+def test_bad_input_is_refused_before_anything_runs(client) -> None:
+    import classifier.dask as cdask
+
+    lazy = dd.from_pandas(documents(), npartitions=2)
+    with pytest.raises(InputError, match="no column 'body'"):
+        cdask.clean_frame(lazy, column="body")
+    with pytest.raises(TypeError, match="Dask DataFrame"):
+        cdask.clean_frame(documents())

@@ -1,0 +1,81 @@
+"""pandas frames: classify_frame and clean_frame agree with classify and clean, row by row."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import classifier
+from classifier import InputError, split_paragraphs
+from classifier.frames import classify_frame, clean_frame
+from classifier.labels import LABELS
+from tests.conftest import SEED
+
+SEED_TEXT = SEED.read_text(encoding="utf-8")
+TEXTS = [SEED_TEXT, "Officials said the bridge would reopen on Monday.\nRead more\n", "", SEED_TEXT.replace("\n", "\r\n")]
+
+
+def frame() -> pd.DataFrame:
+    return pd.DataFrame({"body": TEXTS, "source": ["a", "b", "c", "d"]}, index=[10, 20, 30, 40])
+
+
+def test_clean_frame_cleans_each_row_as_clean_does() -> None:
+    result = clean_frame(frame(), column="body")
+    assert result["body"].tolist() == [classifier.clean(text) for text in TEXTS]
+    assert result["source"].tolist() == ["a", "b", "c", "d"] and list(result.index) == [10, 20, 30, 40]
+    assert frame()["body"].tolist() == TEXTS  # the input is not changed
+
+
+def test_clean_frame_passes_keep_and_min_confidence_and_gives_labels() -> None:
+    everything = clean_frame(frame(), column="body", keep=LABELS)
+    assert everything["body"].tolist() == TEXTS
+    result = clean_frame(frame(), column="body", min_confidence=0.999, labels=True)
+    assert result["body"].tolist() == [classifier.clean(text, min_confidence=0.999) for text in TEXTS]
+    labels = result.loc[10, "paragraph_labels"]
+    assert len(labels) == len(split_paragraphs(SEED_TEXT))
+    assert labels[-1]["label"] == "ui_residue" and set(labels[0]) == {"label", "probability", "kept"}
+
+
+def test_classify_frame_has_one_row_per_paragraph_under_its_document() -> None:
+    result = classify_frame(frame(), column="body")
+    assert len(result) == sum(len(split_paragraphs(text)) for text in TEXTS)
+    seed_rows = result.loc[10]
+    expected = classifier.classify(SEED_TEXT)
+    assert seed_rows["label"].tolist() == [p.label for p in expected]
+    assert seed_rows["position"].tolist() == list(range(len(expected)))
+    assert seed_rows["p_donation_appeal"].tolist() == pytest.approx([p.probabilities["donation_appeal"] for p in expected])
+    assert 30 not in result.index  # the empty text has no paragraphs
+    assert list(result.columns) == [
+        "position",
+        "label",
+        "probability",
+        "p_reporting",
+        "p_donation_appeal",
+        "p_ui_residue",
+        "text",
+    ]
+
+
+def test_classify_frame_of_an_empty_frame() -> None:
+    result = classify_frame(frame().iloc[:0], column="body")
+    assert result.empty and "label" in result.columns
+
+
+def test_a_null_or_non_text_row_is_an_error_naming_it_or_is_skipped() -> None:
+    data = pd.DataFrame({"text": [SEED_TEXT, None, 7]}, index=["x", "y", "z"], dtype=object)
+    with pytest.raises(InputError, match=r"row 'y' of column 'text' is null.*on_error='skip'"):
+        clean_frame(data)
+    result = clean_frame(data, on_error="skip")
+    assert result["text"].tolist() == [classifier.clean(SEED_TEXT), None, 7]
+    assert set(classify_frame(data, on_error="skip").index) == {"x"}
+
+
+def test_a_missing_column_names_the_columns() -> None:
+    with pytest.raises(InputError, match=r"no column 'text' in the frame \(columns: body, source\)"):
+        classify_frame(frame())
+
+
+def test_the_package_offers_the_frame_functions_lazily() -> None:
+    pd.testing.assert_frame_equal(classifier.clean_frame(frame(), column="body"), clean_frame(frame(), column="body"))
+    pd.testing.assert_frame_equal(classifier.classify_frame(frame(), column="body"), classify_frame(frame(), column="body"))
+    assert {"clean_frame", "classify_frame", "clean_html"} <= set(classifier.__all__)
