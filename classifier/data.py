@@ -1,8 +1,9 @@
 """Labelled data: reading, validating and fingerprinting paragraph tables.
 
 A labelled table has one paragraph a row with ``doc_id``, ``position``, ``text`` and
-``label``; documents matter because context decides labels. Extra columns (domain,
-language, extractor, corpus, ...) are kept.
+``label``; documents matter because context decides labels. A row whose label is
+empty is context: the model reads it as a neighbour but neither learns from it nor
+is scored on it. Extra columns (domain, language, extractor, corpus, ...) are kept.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from classifier.errors import DataError, UnknownLabelError
 from classifier.labels import LABELS
@@ -47,6 +50,16 @@ def _read_one(path: Path) -> pd.DataFrame:
     return frame
 
 
+def is_context_label(label: object) -> bool:
+    """An empty label marks a context row."""
+    return label is None or label == "" or (isinstance(label, float) and label != label)
+
+
+def labelled_mask(frame: pd.DataFrame) -> np.ndarray:
+    """Which rows carry a label (the others are context)."""
+    return frame["label"].isin(LABELS).to_numpy()
+
+
 def validate(frame: pd.DataFrame) -> pd.DataFrame:
     """Check a labelled table; raise ``DataError`` naming the first bad row."""
     missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
@@ -59,7 +72,7 @@ def validate(frame: pd.DataFrame) -> pd.DataFrame:
         return f"in row {row + 1}"
 
     for row, label in enumerate(frame["label"].tolist()):
-        if label not in LABELS:
+        if label not in LABELS and not is_context_label(label):
             raise UnknownLabelError(label, where=where(row))
     for row, text in enumerate(frame["text"].tolist()):
         if not isinstance(text, str) or not text.strip():
@@ -94,6 +107,9 @@ def read_labelled(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
     frame = pd.concat(frames, ignore_index=True)
     frame["doc_id"] = frame["doc_id"].astype(str)
     validate(frame)
+    frame["label"] = frame["label"].where(frame["label"].isin(LABELS), None)
+    if not labelled_mask(frame).any():
+        raise DataError("the labelled data has no labelled row: give rows labelled " + ", ".join(LABELS))
     frame["position"] = frame["position"].astype(int)
     if "domain" not in frame.columns:
         frame["domain"] = frame["doc_id"]
@@ -105,12 +121,14 @@ def fingerprint(frame: pd.DataFrame) -> dict[str, object]:
     """What identifies a training set: files, rows, label counts and a content hash."""
     digest = hashlib.sha256()
     for doc_id, position, text, label in frame[["doc_id", "position", "text", "label"]].itertuples(index=False):
+        label = label or ""
         digest.update(f"{doc_id}\x1f{position}\x1f{text}\x1f{label}\x1e".encode())
     files = sorted(frame["source_file"].unique().tolist()) if "source_file" in frame.columns else []
     counts = frame["label"].value_counts()
     return {
         "files": files,
         "rows": len(frame),
+        "labelled_rows": int(labelled_mask(frame).sum()),
         "documents": int(frame["doc_id"].nunique()),
         "label_counts": {label: int(counts.get(label, 0)) for label in LABELS},
         "sha256": digest.hexdigest(),

@@ -141,10 +141,20 @@ def evaluate_probabilities(
     data: pd.DataFrame,
     probabilities: np.ndarray,
     *,
-    min_confidence: float,
+    min_confidence: float | np.ndarray,
     keep: Sequence[str] = (REPORTING,),
 ) -> EvaluationReport:
-    """Figures for given probabilities of the rows of ``data`` (same order)."""
+    """Figures for given probabilities of the rows of ``data`` (same order).
+
+    Only labelled rows are scored (unlabelled ones are context). ``min_confidence``
+    may differ per row (cross-validation: each fold's own model).
+    """
+    labelled = data["label"].isin(LABELS).to_numpy()
+    if not labelled.all():
+        data = data[labelled].reset_index(drop=True)
+        probabilities = probabilities[labelled]
+        if isinstance(min_confidence, np.ndarray):
+            min_confidence = min_confidence[labelled]
     target = np.asarray([LABELS.index(label) for label in data["label"]])
     predicted = probabilities.argmax(axis=1)
     lengths = np.asarray([len(text) for text in data["text"]])
@@ -170,7 +180,7 @@ def evaluate_probabilities(
         breakdown[column] = groups
     return EvaluationReport(
         rows=len(target),
-        min_confidence=float(min_confidence),
+        min_confidence=float(np.mean(min_confidence)) if len(target) else 0.0,
         per_label=per_label,
         macro_f1=macro,
         accuracy=float((target == predicted).mean()) if len(target) else 0.0,

@@ -62,6 +62,9 @@ class Model:
     layers: tuple[tuple[np.ndarray, np.ndarray], ...]
     temperature: float
     n_buckets: int
+    #: How stage-one scores become probabilities: "softmax" (multinomial) or "ovr"
+    #: (one sigmoid per label, normalised, as scikit-learn's SGD classifier does).
+    stage1_link: str = "softmax"
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -84,7 +87,7 @@ class Model:
         scores *= norm[:, None]
         scores += ((shapes - self.shape_mean) / self.shape_scale) @ self.shape_coef
         scores += self.stage1_intercept
-        return softmax(scores), shapes
+        return link(scores, self.stage1_link), shapes
 
     def second_pass(self, context: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from the context features of paragraphs."""
@@ -138,6 +141,14 @@ class Model:
             contributions.append((f"[{name}]", float(value * (row[column] - row.mean()))))
         contributions.sort(key=lambda item: -item[1])
         return contributions[:top]
+
+
+def link(scores: np.ndarray, kind: str) -> np.ndarray:
+    """Probabilities from linear scores."""
+    if kind == "ovr":
+        probabilities = 1.0 / (1.0 + np.exp(-scores))
+        return probabilities / probabilities.sum(axis=1, keepdims=True)
+    return softmax(scores)
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -196,6 +207,7 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
         manifest["labels"] = list(model.labels)
         manifest["n_layers"] = len(model.layers)
         manifest["n_buckets"] = model.n_buckets
+        manifest["stage1_link"] = model.stage1_link
         manifest["files"] = {name: _sha256(staging / name) for name in ARTIFACT_FILES}
         manifest["checksum"] = _manifest_checksum(manifest)
         (staging / MANIFEST).write_text(_canonical(manifest), encoding="utf-8")
@@ -296,6 +308,7 @@ def _load_v1(folder: Path, manifest: dict[str, Any]) -> Model:
         layers=layers,
         temperature=float(data["temperature"][0]),
         n_buckets=int(manifest["n_buckets"]),
+        stage1_link=str(manifest.get("stage1_link", "softmax")),
         manifest=manifest,
     )
 

@@ -7,6 +7,7 @@ import typer
 from classifier import __version__
 from classifier.cli.classify import classify_command
 from classifier.cli.clean import clean_command
+from classifier.cli.data import app as data_app
 from classifier.cli.evaluate import evaluate_command
 from classifier.cli.info import info_command
 from classifier.cli.train import train_command
@@ -39,6 +40,7 @@ app.command("classify")(classify_command)
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("info")(info_command)
+app.add_typer(data_app, name="data")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import math
+import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -380,9 +381,19 @@ class JoinStats:
     rows: int
     by_label: dict[str, int]
     by_method: dict[str, int]
+    training_path: Path | None = None
+    training_rows: int = 0
+    complete_documents: int = 0
 
 
-def join_labels(paragraphs_parquet: str | Path, labels_dir: str | Path, out_path: str | Path) -> JoinStats:
+def join_labels(
+    paragraphs_parquet: str | Path,
+    labels_dir: str | Path,
+    out_path: str | Path,
+    *,
+    aligned_only_documents: int = 1500,
+    seed: int = 0,
+) -> JoinStats:
     """Join committed labels with a build into `labelled.parquet` (at `out_path`).
 
     A reviewed row overrides an aligned row for the same key. Raises StaleLabelError
@@ -446,9 +457,48 @@ def join_labels(paragraphs_parquet: str | Path, labels_dir: str | Path, out_path
     )
     out = Path(out_path)
     _write_parquet(out_table, out)
+
+    # Context decides labels: training.parquet holds every paragraph of each document
+    # that has a label, unlabelled ones with an empty label, as neighbours to read but
+    # not to learn from.
+    all_doc_ids = [
+        doc_id(c, p, e)
+        for c, p, e in zip(
+            table["corpus"].to_pylist(), table["page_id"].to_pylist(), table["extractor"].to_pylist(), strict=True
+        )
+    ]
+    # Every document with a reviewed label, and a seeded sample of documents labelled
+    # by alignment alone (hundreds of thousands of clean reporting paragraphs would
+    # only slow training down).
+    reviewed_docs = {doc for doc, method in zip(doc_ids, methods_col, strict=True) if method == "reviewed"}
+    aligned_only = sorted(set(doc_ids) - reviewed_docs)
+    rng = random.Random(seed)
+    labelled_docs = reviewed_docs | set(rng.sample(aligned_only, min(aligned_only_documents, len(aligned_only))))
+    by_row = {i: row for i, row in chosen}
+    rows = [i for i, doc in enumerate(all_doc_ids) if doc in labelled_docs]
+    context = table.take(pa.array(rows, type=pa.int64()))
+    training_arrays = {
+        "doc_id": pa.array([all_doc_ids[i] for i in rows], type=pa.string()),
+        "label": pa.array([by_row[i]["label"] if i in by_row else None for i in rows], type=pa.string()),
+        "method": pa.array([by_row[i]["method"] if i in by_row else None for i in rows], type=pa.string()),
+    }
+    training = pa.Table.from_arrays(
+        [
+            training_arrays[f.name] if f.name in training_arrays else context[f.name].combine_chunks().cast(f.type)
+            for f in LABELLED_SCHEMA
+        ],
+        schema=LABELLED_SCHEMA,
+    )
+    build_counts = Counter(all_doc_ids)
+    complete = {doc for doc, count in Counter(doc_ids).items() if count == build_counts[doc]}
+    training_path = out.with_name("training.parquet")
+    _write_parquet(training, training_path)
     return JoinStats(
         labelled_path=out,
         rows=out_table.num_rows,
         by_label=dict(sorted(Counter(labels_col).items())),
         by_method=dict(sorted(Counter(methods_col).items())),
+        training_path=training_path,
+        training_rows=training.num_rows,
+        complete_documents=len(complete),
     )

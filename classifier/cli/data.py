@@ -1,0 +1,100 @@
+"""``newsclean data``: build the labelled corpus from the benchmark pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from classifier.cli._common import handle_errors
+
+app = typer.Typer(
+    help="Build the labelled dataset: extract and align the corpus pages, make review batches, join labels.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+BUILD = Path("build/corpus")
+LABELS = Path("datasets/labels")
+
+
+@app.command("build")
+@handle_errors
+def build_command(
+    corpora: Path | None = typer.Option(
+        None, "--corpora", help="Corpora folder (default: $NEWSCLEAN_CORPORA or ../shared/corpora)."
+    ),
+    output: Path = typer.Option(BUILD, "--output", "-o", help="Folder for paragraphs.parquet (git-ignored)."),
+    jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Pages extracted in parallel."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N pages of each corpus (for a quick look)."),
+    labels: Path = typer.Option(LABELS, "--labels", help="Committed label folder to join with the build."),
+) -> None:
+    """Extract every page with each extractor, align with the ground truth, join the committed labels.
+
+    Example: newsclean data build --jobs 2
+    """
+    from classifier.corpus import build_corpus, join_labels
+
+    stats = build_corpus(corpora, output, jobs=jobs, limit=limit)
+    typer.echo(f"built {stats.rows} paragraphs from {sum(stats.pages.values())} pages into {output}", err=True)
+    if limit is None:
+        joined = join_labels(output / "paragraphs.parquet", labels, output / "labelled.parquet")
+        typer.echo(
+            f"joined {joined.rows} labelled paragraphs {joined.by_label} {joined.by_method}; "
+            f"{joined.complete_documents} fully labelled documents ({joined.training_rows} paragraphs) "
+            f"in {joined.training_path}",
+            err=True,
+        )
+
+
+@app.command("join")
+@handle_errors
+def join_command(
+    build: Path = typer.Option(BUILD, "--build", help="Folder holding paragraphs.parquet."),
+    labels: Path = typer.Option(LABELS, "--labels", help="Committed label folder."),
+) -> None:
+    """Join the committed labels with a build: labelled.parquet and training.parquet.
+
+    Example: newsclean data join
+    """
+    from classifier.corpus import join_labels
+
+    joined = join_labels(build / "paragraphs.parquet", labels, build / "labelled.parquet")
+    typer.echo(
+        f"joined {joined.rows} labelled paragraphs {joined.by_label} {joined.by_method}; "
+        f"{joined.complete_documents} fully labelled documents ({joined.training_rows} paragraphs) in {joined.training_path}"
+    )
+
+
+@app.command("review")
+@handle_errors
+def review_command(
+    build: Path = typer.Option(BUILD, "--build", help="Folder holding paragraphs.parquet."),
+    labels: Path = typer.Option(LABELS, "--labels", help="Committed label folder (reviewed paragraphs are left out)."),
+    output: Path = typer.Option(Path("build/review"), "--output", "-o", help="Folder for the batches."),
+    batch_size: int = typer.Option(400, "--batch-size", min=1, help="Paragraphs per batch."),
+) -> None:
+    """Write reading batches for the paragraphs that alignment cannot label.
+
+    Example: newsclean data review --batch-size 400
+    """
+    from classifier.corpus import make_review_batches
+
+    stats = make_review_batches(build / "paragraphs.parquet", labels, output, batch_size=batch_size)
+    typer.echo(str(stats))
+
+
+@app.command("ingest")
+@handle_errors
+def ingest_command(
+    keys: Path = typer.Argument(..., help="A batch's keys file (batch_NNN.keys.jsonl)."),
+    answers: Path = typer.Argument(..., help="Answers: one '<id><TAB><label>' line per id."),
+    output: Path = typer.Option(..., "--output", "-o", help="Label file to write or merge into (datasets/labels/...)."),
+) -> None:
+    """Turn a reader's answers for a batch into committed label rows (no text).
+
+    Example: newsclean data ingest build/review/batch_001.keys.jsonl answers.tsv -o datasets/labels/reviewed_001.jsonl
+    """
+    from classifier.corpus import ingest_review
+
+    typer.echo(str(ingest_review(keys, answers, output)))
