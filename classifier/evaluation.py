@@ -165,7 +165,7 @@ def evaluate_probabilities(
     for column in BREAKDOWN_COLUMNS:
         if column not in data.columns or data[column].nunique() < 2:
             continue
-        values = data[column].astype(str).to_numpy()
+        values = np.asarray([str(value) if isinstance(value, str) else "none" for value in data[column]])
         groups: dict[str, dict[str, float]] = {}
         for name in sorted(set(values)):
             rows = values == name

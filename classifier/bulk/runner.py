@@ -58,6 +58,8 @@ from classifier.labels import REPORTING, label_index
 
 STATE_VERSION = 1
 HEAVY_DOMAINS = 5000
+#: Documents a chunk with several processes: smaller chunks keep every worker busy to the end.
+PARALLEL_CHUNK_ROWS = 128
 PARTIAL_SUFFIX = ".newsclean-partial"
 
 
@@ -84,7 +86,7 @@ class CorpusJob:
     jobs: int | None = None  # None: every core
     html: bool = False
     model: str | os.PathLike[str] | None = None
-    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    chunk_rows: int | None = None  # None: 512 documents a chunk on one process, 128 on several
     progress: bool | None = None  # None: a bar when standard error is a terminal
 
 
@@ -373,7 +375,8 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
             say(f"resuming {source} after row {rows_done:,}")
         with _terminate_as_interrupt(), contextlib.ExitStack() as stack:
             try:
-                chunks = read_chunks(source, fmt, start_row=rows_done, chunk_rows=job.chunk_rows, html=job.html)
+                chunk_rows = job.chunk_rows or (DEFAULT_CHUNK_ROWS if jobs == 1 else PARALLEL_CHUNK_ROWS)
+                chunks = read_chunks(source, fmt, start_row=rows_done, chunk_rows=chunk_rows, html=job.html)
                 results = stack.enter_context(contextlib.closing(_results(fmt, chunks, jobs, options, model, used)))
                 for position, result in results:
                     if result.bad and job.on_error == "fail":

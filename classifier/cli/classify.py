@@ -62,7 +62,7 @@ def classify_command(
     ),
     html: bool = typer.Option(False, "--html", help="The input is HTML: extract the text with trafilatura, then classify it."),
     model: Path | None = ModelOption,
-    chunk_rows: int = typer.Option(512, "--chunk-rows", min=1, hidden=True),
+    chunk_rows: int | None = typer.Option(None, "--chunk-rows", min=1, hidden=True),
 ) -> None:
     """Label every paragraph: reporting, donation_appeal or ui_residue.
 

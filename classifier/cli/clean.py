@@ -69,7 +69,7 @@ def clean_command(
     ),
     html: bool = typer.Option(False, "--html", help="The input is HTML: extract the text with trafilatura, then clean it."),
     model: Path | None = ModelOption,
-    chunk_rows: int = typer.Option(512, "--chunk-rows", min=1, hidden=True),
+    chunk_rows: int | None = typer.Option(None, "--chunk-rows", min=1, hidden=True),
 ) -> None:
     """Print the article without donation appeals and interface residue.
 

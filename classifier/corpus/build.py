@@ -99,6 +99,12 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def is_heldout_domain(domain: str | None, *, share: int = 5) -> bool:
+    """One domain in ``share`` (by a stable hash of its name) is held out for testing."""
+    digest = hashlib.sha256((domain or "").encode("utf-8")).digest()
+    return digest[0] % share == 0
+
+
 def doc_id(corpus: str, page_id: str, extractor: str) -> str:
     return f"{corpus}:{page_id}:{extractor}"
 
@@ -493,6 +499,10 @@ def join_labels(
     complete = {doc for doc, count in Counter(doc_ids).items() if count == build_counts[doc]}
     training_path = out.with_name("training.parquet")
     _write_parquet(training, training_path)
+    # A fixed held-out part by site: a domain's pages are all in train or all in test.
+    heldout = pa.array([is_heldout_domain(domain) for domain in training["domain"].to_pylist()], type=pa.bool_())
+    _write_parquet(training.filter(pc.invert(heldout)), out.with_name("train.parquet"))
+    _write_parquet(training.filter(heldout), out.with_name("heldout.parquet"))
     return JoinStats(
         labelled_path=out,
         rows=out_table.num_rows,
