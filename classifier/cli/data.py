@@ -98,3 +98,18 @@ def ingest_command(
     from classifier.corpus import ingest_review
 
     typer.echo(str(ingest_review(keys, answers, output)))
+
+
+@app.command("card")
+@handle_errors
+def card_command(
+    build: Path = typer.Option(BUILD, "--build", help="Folder holding labelled.parquet (run 'newsclean data join' first)."),
+    authored: Path = typer.Option(Path("datasets/authored"), "--authored", help="Folder of authored JSONL files."),
+) -> None:
+    """Print the dataset card's count tables as Markdown.
+
+    Example: newsclean data card
+    """
+    from classifier.corpus.card import dataset_card
+
+    typer.echo(dataset_card(build / "labelled.parquet", sorted(authored.glob("*.jsonl"))))

@@ -1,0 +1,45 @@
+"""The dataset card's figures, computed from the joined labels and the authored files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def _table(frame: pd.DataFrame, rows: str) -> str:
+    counts = frame.pivot_table(index=rows, columns="label", values="text", aggfunc="count", fill_value=0)
+    counts = counts.reindex(columns=["reporting", "donation_appeal", "ui_residue"], fill_value=0)
+    counts["total"] = counts.sum(axis=1)
+    counts = counts.sort_values("total", ascending=False)
+    header = f"| {rows} | reporting | donation_appeal | ui_residue | total |\n|---|---:|---:|---:|---:|\n"
+    body = "".join(
+        f"| {name} | {row.reporting:,} | {row.donation_appeal:,} | {row.ui_residue:,} | {row.total:,} |\n"
+        for name, row in counts.iterrows()
+    )
+    return header + body
+
+
+def dataset_card(labelled_parquet: str | Path, authored_files: list[Path]) -> str:
+    """Markdown tables: labels by corpus, extractor, language, page type and method."""
+    real = pd.read_parquet(labelled_parquet)
+    authored = pd.concat([pd.read_json(path, lines=True) for path in authored_files], ignore_index=True)
+    authored["method"] = "authored"
+    parts = [
+        f"Labelled paragraphs: {len(real) + len(authored):,} "
+        f"({len(real):,} real, of which {int((real.method == 'reviewed').sum()):,} reviewed; {len(authored):,} authored).",
+        "",
+        "### By method\n",
+        _table(pd.concat([real, authored], ignore_index=True), "method"),
+        "### Real paragraphs by corpus\n",
+        _table(real, "corpus"),
+        "### Real paragraphs by extractor\n",
+        _table(real, "extractor"),
+        "### Real paragraphs by page type\n",
+        _table(real, "page_type"),
+        "### Reviewed paragraphs by language (top 15)\n",
+        "\n".join(_table(real[real.method == "reviewed"], "language").splitlines()[:17]) + "\n",
+        "### Authored paragraphs by language\n",
+        _table(authored, "language"),
+    ]
+    return "\n".join(parts)
