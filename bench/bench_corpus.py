@@ -4,9 +4,10 @@ Every figure is a median of repeats and is printed next to the baseline it is ju
 against, on the same real paragraphs: pages from the shared corpora (wcxb-dev and
 news-fixtures), extracted by trafilatura.
 
-    .venv/bin/python bench/bench_corpus.py            # full: a few minutes (1 GB corpus)
-    .venv/bin/python bench/bench_corpus.py --quick    # under a minute, small sizes
-    .venv/bin/python bench/bench_corpus.py --dask-workers 1,4,16   # on a 16-core machine
+    .venv/bin/python bench/bench_corpus.py            # full: about 15 minutes on 2 cores (a 1 GB corpus)
+    .venv/bin/python bench/bench_corpus.py --quick    # about a minute, small sizes
+    .venv/bin/python bench/bench_corpus.py --only dask --dask-workers 1,4,16   # on a 16-core machine
+    .venv/bin/python bench/bench_corpus.py --only cold --previous v0.1.0        # cold start against a release
 
 Measured:
 - trafilatura's extraction of the pages (paragraphs per second);
@@ -18,10 +19,11 @@ Measured:
   (read, classify, clean, write) in one process; per wall second and per CPU second
   (the machine may be shared: CPU seconds do not count time lost to other processes);
 - cold start of ``newsclean clean`` on the seed article against ``python -c pass``
-  and against the last commit (the previous release), when git can export it;
+  and against the previous release (``--previous``, a git revision; default HEAD);
 - peak memory cleaning a large JSONL corpus against a ten times smaller one;
-- ``--jobs 2`` against ``--jobs 1``; Dask LocalClusters of the given worker counts
-  (those above this machine's core count are skipped and said so).
+- ``--jobs 2`` against ``--jobs 1``, with the CPU seconds each obtained; Dask
+  LocalClusters of the given worker counts (default 1, 4 and 16; those above this
+  machine's core count are skipped and said so).
 """
 
 from __future__ import annotations
@@ -135,6 +137,31 @@ def c4_keep(paragraph: str) -> bool:
 # -- subprocess measures ---------------------------------------------------------------
 
 
+def run_tree(command: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds of the process and all its descendants, CPU seconds of the process alone)."""
+    import psutil
+
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last: dict[int, float] = {}
+    try:
+        parent = psutil.Process(process.pid)
+        while process.poll() is None:
+            try:
+                for member in [parent, *parent.children(recursive=True)]:
+                    times = member.cpu_times()
+                    last[member.pid] = times.user + times.system
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+    except psutil.Error:
+        pass
+    process.wait()
+    if process.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed with exit code {process.returncode}")
+    return time.perf_counter() - started, sum(last.values()), last.get(process.pid, 0.0)
+
+
 def run_wall(command: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
     subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -226,20 +253,28 @@ def build_corpus(path: Path, texts: list[str], size_bytes: int) -> int:
     return rows
 
 
-def previous_release_tree(folder: Path) -> Path | None:
-    """The last commit exported to ``folder`` (read-only git), or None without git."""
+def previous_release_tree(folder: Path, revision: str = "HEAD", repo: Path = ROOT) -> Path | None:
+    """``revision`` exported to ``folder`` (read-only git), or None without git or revision."""
     try:
-        archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True).stdout
+        archive = subprocess.run(["git", "archive", revision], cwd=repo, capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    return folder if (folder / "classifier" / "__main__.py").is_file() else None
+    if not (folder / "classifier" / "__main__.py").is_file():
+        return None
+    # Its own shipped model, found inside the package (an installed newsclean would
+    # otherwise lend it the model of the installed tree).
+    if (folder / "models").is_dir() and not (folder / "classifier" / "models").exists():
+        shutil.copytree(folder / "models", folder / "classifier" / "models")
+    return folder
 
 
 # -- dask ----------------------------------------------------------------------------
 
 
 def dask_speedups(texts: list[str], workers: list[int], repeats: int, paragraphs_target: int) -> dict[int, float]:
+    import warnings
+
     import dask.dataframe as dd
     import pandas as pd
     from distributed import Client, LocalCluster
@@ -247,6 +282,8 @@ def dask_speedups(texts: list[str], workers: list[int], repeats: int, paragraphs
     import classifier.dask as cdask
     from classifier.text import split_paragraphs
 
+    warnings.filterwarnings("ignore", message=".*large graph.*")
+    warnings.filterwarnings("ignore", message=".*Sending large graph.*")
     per_copy = sum(len(split_paragraphs(text)) for text in texts) or 1
     copies = max(1, paragraphs_target // per_copy)
     frame = pd.DataFrame({"text": texts * copies})
@@ -257,7 +294,13 @@ def dask_speedups(texts: list[str], workers: list[int], repeats: int, paragraphs
                 lazy = dd.from_pandas(frame, npartitions=max(8, 4 * count)).persist()
                 client.wait_for_workers(count)
                 cdask.clean_frame(dd.from_pandas(frame.head(64), npartitions=count))["text"].str.len().sum().compute()
-                wall, _, _ = median_of(repeats, lambda lazy=lazy: cdask.clean_frame(lazy)["text"].str.len().sum().compute())
+                runs = iter(range(repeats))
+
+                def once(lazy: Any = lazy, runs: Any = runs) -> Any:
+                    # A new column each time: the same graph again would be answered from memory.
+                    return cdask.clean_frame(lazy.assign(run=next(runs)))["text"].str.len().sum().compute()
+
+                wall, _, _ = median_of(repeats, once)
                 seconds[count] = wall
         say(f"  dask {count:>2} worker(s): {per_copy * copies / wall:>10,.0f} ¶/s  ({wall:.2f} s)")
     return seconds
@@ -266,22 +309,32 @@ def dask_speedups(texts: list[str], workers: list[int], repeats: int, paragraphs
 # -- main ----------------------------------------------------------------------------
 
 
+SECTIONS = ("speed", "cold", "memory", "jobs", "dask")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats: under a minute")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections to run ({', '.join(SECTIONS)})")
     parser.add_argument("--pages", type=int, help="pages to extract (default 200, quick 30)")
     parser.add_argument("--repeats", type=int, help="repeats per in-process measure (default 5, quick 2)")
-    parser.add_argument("--large-mb", type=float, help="the large corpus for peak memory (default 1000, quick 20)")
-    parser.add_argument("--jobs-mb", type=float, help="the corpus for --jobs 2 against --jobs 1 (default 60, quick 3)")
-    parser.add_argument("--dask-workers", default="", help="comma-separated Dask worker counts, e.g. 1,4,16")
+    parser.add_argument("--large-mb", type=float, help="the large corpus for peak memory (default 1000, quick 40)")
+    parser.add_argument("--jobs-mb", type=float, help="the corpus for --jobs 2 against --jobs 1 (default 60, quick 10)")
+    parser.add_argument("--dask-workers", default="1,4,16", help="comma-separated Dask worker counts (default 1,4,16)")
+    parser.add_argument("--previous", default="HEAD", help="git revision of the previous release, for cold start (default HEAD)")
+    parser.add_argument("--repo", type=Path, default=ROOT, help="the git checkout holding --previous (default: this one)")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args(argv)
+    sections = {name.strip() for name in args.only.split(",") if name.strip()}
+    unknown = sections - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}: choose from {', '.join(SECTIONS)}")
     quick = args.quick
     pages_count = args.pages or (30 if quick else 200)
     repeats = args.repeats or (2 if quick else 5)
-    large_mb = args.large_mb or (20.0 if quick else 1000.0)
+    large_mb = args.large_mb or (40.0 if quick else 1000.0)
     small_mb = large_mb / 10
-    jobs_mb = args.jobs_mb or (3.0 if quick else 60.0)
+    jobs_mb = args.jobs_mb or (10.0 if quick else 60.0)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     figures: dict[str, Any] = {"mode": "quick" if quick else "full", "cores": cores}
 
@@ -293,9 +346,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     say(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())} (other processes share the machine)")
 
-    # 1. trafilatura on real pages: the paragraphs every other measure uses.
+    # trafilatura on real pages: the paragraphs every other measure uses.
     pages = sample_pages(pages_count)
-    traf_repeats = 1 if quick else 3
+    traf_repeats = 1 if quick or "speed" not in sections else 3
     traf_wall, traf_cpu, texts = median_of(traf_repeats, lambda: extract_all(pages))
     documents = [[p.text for p in split_paragraphs(text)] for text in texts]
     paragraphs = sum(len(document) for document in documents)
@@ -306,213 +359,264 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"   (median of {traf_repeats})"
     )
 
-    # In-memory measures on the same paragraphs, repeated to a stable size.
-    copies = max(1, (20_000 if quick else 100_000) // max(paragraphs, 1))
-    texts_rep = texts * copies
-    documents_rep = documents * copies
-    total = paragraphs * copies
     workdir = Path(tempfile.mkdtemp(prefix="newsclean-bench-"))
     try:
-        corpus = workdir / "docs.jsonl"
-        with open(corpus, "w", encoding="utf-8") as stream:
-            for number, text in enumerate(texts_rep):
-                stream.write(json.dumps({"id": number, "text": text}, ensure_ascii=False) + "\n")
-
-        def floor() -> int:
-            count = 0
-            with open(corpus, encoding="utf-8") as stream:
-                for line in stream:
-                    count += len(split_paragraphs(json.loads(line)["text"]))
-            return count
-
-        floor_wall, floor_cpu, counted = median_of(repeats, floor)
-        assert counted == total
-        c4_wall, c4_cpu, _ = median_of(repeats, lambda: [[c4_keep(p) for p in document] for document in documents_rep])
-        model = classifier.load_model()
-
-        def batched() -> None:
-            for start in range(0, len(documents_rep), 512):
-                model.predict_proba_documents(documents_rep[start : start + 512])
-
-        batch_wall, batch_cpu, _ = median_of(repeats, batched)
-
-        def one_by_one() -> int:
-            failures = 0
-            for text in texts_rep:
-                try:
-                    classifier.classify(text, model=model)
-                except Exception:  # reported below: a model bug must not stop the benchmark
-                    failures += 1
-            return failures
-
-        one_wall, one_cpu, failures = median_of(max(1, repeats // 2), one_by_one)
-        if failures:
-            say(f"  note: classify() raised on {failures // copies} of the {len(texts)} documents (a model bug; timed anyway)")
-
-        from classifier.bulk.runner import CorpusJob, run_corpus
-
-        def pipeline() -> None:
-            run_corpus(CorpusJob(corpus, workdir / "clean.jsonl", jobs=1), notify=lambda _: None)
-
-        pipe_wall, pipe_cpu, _ = median_of(repeats, pipeline)
-        rates = {
-            "floor": (total / floor_wall, total / floor_cpu),
-            "c4": (total / c4_wall, total / c4_cpu),
-            "batched": (total / batch_wall, total / batch_cpu),
-            "per_document": (total / one_wall, total / one_cpu),
-            "pipeline": (total / pipe_wall, total / pipe_cpu),
-        }
-        figures["rates"] = {name: {"wall": wall, "cpu": cpu} for name, (wall, cpu) in rates.items()}
-        say(f"\nsame paragraphs, {total:,} per pass (the pages' {paragraphs:,} × {copies}), one core, median of {repeats}:")
-        names = {
-            "floor": "read JSONL + split (floor)",
-            "c4": "C4-style rule filter",
-            "batched": "classify, batched",
-            "per_document": "classify(), one call a doc",
-            "pipeline": "clean corpus job (jobs 1)",
-        }
-        for key, label in names.items():
-            wall, cpu = rates[key]
-            say(f"{label:<27}{wall:>12,.0f} ¶/s wall {cpu:>12,.0f} ¶/s CPU")
-        classify_rate = rates["batched"][0]
-        classify_cpu = rates["batched"][1]
-        overhead = (paragraphs / classify_rate) / traf_wall
-        overhead_cpu = (paragraphs / classify_cpu) / traf_cpu
-        figures.update(
-            floor_ratio=rates["floor"][0] / classify_rate,
-            c4_ratio=rates["c4"][0] / classify_rate,
-            pipeline_floor_ratio=rates["floor"][0] / rates["pipeline"][0],
-            trafilatura_overhead=overhead,
-            trafilatura_overhead_cpu=overhead_cpu,
-        )
-        say(
-            f"  floor is {figures['floor_ratio']:.1f}× classify (batched); "
-            f"{figures['pipeline_floor_ratio']:.1f}× the whole clean job"
-        )
-        say(f"  C4-style filter is {figures['c4_ratio']:.1f}× classify (batched)")
-        say(f"  classification adds {overhead:.1%} to trafilatura's extraction time ({overhead_cpu:.1%} in CPU time)")
-
-        # Cold start.
-        cold_repeats = 3 if quick else 10
-        python = sys.executable
-        command = cli_command()
-        run_wall([*command, "clean", str(SEED)])  # warm the file cache
-        cold = statistics.median(run_wall([*command, "clean", str(SEED)]) for _ in range(cold_repeats))
-        bare = statistics.median(run_wall([python, "-c", "pass"]) for _ in range(cold_repeats))
-        current_module = statistics.median(
-            run_wall([python, "-m", "classifier", "clean", str(SEED)]) for _ in range(cold_repeats)
-        )
-        figures.update(cold_start_s=cold, python_pass_s=bare, cold_start_module_s=current_module)
-        say(
-            f"\ncold start, median of {cold_repeats}: {' '.join(Path(c).name for c in command)} clean seed {cold:.3f} s; "
-            f"python -c pass {bare:.3f} s ({cold / bare:.1f}×)"
-        )
-        previous = previous_release_tree(Path(tempfile.mkdtemp(prefix="previous-", dir=workdir)))
-        if previous is not None:
-            run_wall([python, "-m", "classifier", "clean", str(SEED)], cwd=previous)
-            before = statistics.median(
-                run_wall([python, "-m", "classifier", "clean", str(SEED)], cwd=previous) for _ in range(cold_repeats)
-            )
-            figures.update(cold_start_previous_s=before)
-            say(
-                f"  python -m classifier clean seed: this tree {current_module:.3f} s, last commit {before:.3f} s "
-                f"({current_module / before:.2f}×)"
-            )
-
-        # Peak memory: a corpus 10 times larger must not need more memory.
-        small, large = workdir / "small.jsonl", workdir / "large.jsonl"
-        small_rows = build_corpus(small, texts, int(small_mb * 2**20))
-        large_rows = build_corpus(large, texts, int(large_mb * 2**20))
-        peaks = {}
-        for name, path, rows in (("small", small, small_rows), ("large", large, large_rows)):
-            wall, peak, tree = run_peak(["clean", str(path), "-o", str(workdir / "out.jsonl"), "--jobs", "1"])
-            peaks[name] = peak
-            size = path.stat().st_size / 2**20
-            say(
-                f"{'' if name == 'large' else chr(10)}peak memory, clean {size:,.0f} MB ({rows:,} rows, --jobs 1): "
-                f"{peak:,.0f} MB (all processes {tree:,.0f} MB; {wall:.1f} s)"
-            )
-            (workdir / "out.jsonl").unlink(missing_ok=True)
-        small.unlink()
-        large.unlink()
-        figures.update(
-            memory_small_mb=peaks["small"], memory_large_mb=peaks["large"], memory_ratio=peaks["large"] / peaks["small"]
-        )
-        say(f"  {large_mb / small_mb:.0f}× the input: {figures['memory_ratio']:.2f}× the peak memory")
-
-        # --jobs 2 against --jobs 1.
-        jobs_corpus = workdir / "jobs.jsonl"
-        jobs_rows = build_corpus(jobs_corpus, texts, int(jobs_mb * 2**20))
-        jobs_repeats = 1 if quick else 3
-        jobs_seconds = {}
-        for jobs in (1, 2):
-            out = workdir / f"jobs{jobs}.jsonl"
-            jobs_seconds[jobs] = statistics.median(
-                run_wall([python, "-m", "classifier", "clean", str(jobs_corpus), "-o", str(out), "--jobs", str(jobs)])
-                for _ in range(jobs_repeats)
-            )
-        figures.update(jobs1_s=jobs_seconds[1], jobs2_s=jobs_seconds[2], jobs2_speedup=jobs_seconds[1] / jobs_seconds[2])
-        say(
-            f"\n--jobs on {jobs_corpus.stat().st_size / 2**20:,.0f} MB ({jobs_rows:,} rows), median of {jobs_repeats}: "
-            f"--jobs 1 {jobs_seconds[1]:.1f} s, --jobs 2 {jobs_seconds[2]:.1f} s: {figures['jobs2_speedup']:.2f}×"
-        )
-
-        # Dask.
-        wanted = [int(n) for n in args.dask_workers.split(",") if n.strip()]
-        runnable = [n for n in wanted if n <= cores]
-        if wanted:
+        if "speed" in sections:
+            speed(figures, texts, documents, paragraphs, traf_wall, traf_cpu, repeats, quick, workdir)
+        if "cold" in sections:
+            cold_start(figures, 3 if quick else 10, args.previous, args.repo, workdir)
+        if "memory" in sections:
+            memory(figures, texts, small_mb, large_mb, workdir)
+        if "jobs" in sections:
+            jobs_speedup(figures, texts, jobs_mb, 1 if quick else 3, cores, workdir)
+        if "dask" in sections:
+            wanted = [int(n) for n in args.dask_workers.split(",") if n.strip()]
+            runnable = [n for n in wanted if n <= cores]
             say("\ndask (LocalCluster, processes, one thread each):")
             for skipped in sorted(set(wanted) - set(runnable)):
                 say(f"  {skipped} workers: skipped, this machine has {cores} cores")
-        if runnable:
-            seconds = dask_speedups(texts, runnable, 1 if quick else 3, 20_000 if quick else 200_000 * max(runnable) // 4)
-            base = seconds[min(seconds)]
-            figures["dask_seconds"] = seconds
-            for count, wall in seconds.items():
-                say(f"  {count} workers: {base / wall:.2f}× {min(seconds)} worker(s)")
+            if runnable:
+                target = 20_000 if quick else 200_000 * max(runnable) // 4
+                seconds = dask_speedups(texts, runnable, 1 if quick else 3, target)
+                base = seconds[min(seconds)]
+                figures["dask_seconds"] = seconds
+                for count, wall in seconds.items():
+                    say(f"  {count} workers: {base / wall:.2f}× {min(seconds)} worker(s)")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
     say(f"\nload average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    say("\ntargets (issue 4):")
-    per_core = figures["rates"]["batched"]["wall"]
-    checks = [
-        (
-            "classify ≥ 50,000 ¶/s per core",
-            f"{per_core:,.0f} (CPU {figures['rates']['batched']['cpu']:,.0f})",
-            per_core >= TARGETS["classify_per_core"],
-        ),
-        (
-            "adds ≤ 5% to trafilatura",
-            f"{figures['trafilatura_overhead']:.1%}",
-            figures["trafilatura_overhead"] <= TARGETS["trafilatura_overhead"],
-        ),
-        ("within 20× the read+split floor", f"{figures['floor_ratio']:.1f}×", figures["floor_ratio"] <= TARGETS["floor_ratio"]),
-        ("within 3× the C4-style filter", f"{figures['c4_ratio']:.1f}×", figures["c4_ratio"] <= TARGETS["c4_ratio"]),
-        ("cold start < 0.5 s", f"{figures['cold_start_s']:.3f} s", figures["cold_start_s"] < TARGETS["cold_start_s"]),
-        (
-            "peak memory 10× corpus within 10%, < 500 MB",
-            f"{figures['memory_ratio']:.2f}×, {figures['memory_large_mb']:,.0f} MB",
-            figures["memory_ratio"] <= TARGETS["memory_ratio"] and figures["memory_large_mb"] < TARGETS["memory_mb"],
-        ),
-        ("--jobs 2 ≥ 1.8× --jobs 1", f"{figures['jobs2_speedup']:.2f}×", figures["jobs2_speedup"] >= TARGETS["jobs2_speedup"]),
-    ]
-    if "cold_start_previous_s" in figures:
-        checks.insert(
-            5,
-            (
-                "cold start no slower than last commit",
-                f"{figures['cold_start_module_s']:.3f} s vs {figures['cold_start_previous_s']:.3f} s",
-                figures["cold_start_module_s"] <= figures["cold_start_previous_s"] * 1.05,
-            ),
-        )
-    for label, value, met in checks:
-        say(f"  {'met ' if met else 'SHORT'}  {label:<46}{value}")
-    if 16 not in figures.get("dask_seconds", {}):
-        say("  n/a    Dask 16 workers ≥ 12× one worker          needs a 16-core machine (--dask-workers 1,4,16)")
+    report_targets(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=float) + "\n", encoding="utf-8")
     return 0
+
+
+def speed(
+    figures: dict[str, Any],
+    texts: list[str],
+    documents: list[list[str]],
+    paragraphs: int,
+    traf_wall: float,
+    traf_cpu: float,
+    repeats: int,
+    quick: bool,
+    workdir: Path,
+) -> None:
+    """Classification against the floor, the C4-style filter and trafilatura, one core."""
+    import classifier
+    from classifier.bulk.runner import CorpusJob, run_corpus
+    from classifier.text import split_paragraphs
+
+    copies = max(1, (20_000 if quick else 100_000) // max(paragraphs, 1))
+    texts_rep = texts * copies
+    documents_rep = documents * copies
+    total = paragraphs * copies
+    corpus = workdir / "docs.jsonl"
+    with open(corpus, "w", encoding="utf-8") as stream:
+        for number, text in enumerate(texts_rep):
+            stream.write(json.dumps({"id": number, "text": text}, ensure_ascii=False) + "\n")
+
+    def floor() -> int:
+        count = 0
+        with open(corpus, encoding="utf-8") as stream:
+            for line in stream:
+                count += len(split_paragraphs(json.loads(line)["text"]))
+        return count
+
+    floor_wall, floor_cpu, counted = median_of(repeats, floor)
+    assert counted == total
+    c4_wall, c4_cpu, _ = median_of(repeats, lambda: [[c4_keep(p) for p in document] for document in documents_rep])
+    model = classifier.load_model()
+
+    def batched() -> None:
+        for start in range(0, len(documents_rep), 512):
+            model.predict_proba_documents(documents_rep[start : start + 512])
+
+    batch_wall, batch_cpu, _ = median_of(repeats, batched)
+
+    def one_by_one() -> int:
+        failures = 0
+        for text in texts_rep:
+            try:
+                classifier.classify(text, model=model)
+            except Exception:  # reported below: a model bug must not stop the benchmark
+                failures += 1
+        return failures
+
+    one_wall, one_cpu, failures = median_of(max(1, repeats // 2), one_by_one)
+    if failures:
+        say(f"  note: classify() raised on {failures // copies} of the {len(texts)} documents (a model bug; timed anyway)")
+
+    def pipeline() -> None:
+        run_corpus(CorpusJob(corpus, workdir / "clean.jsonl", jobs=1), notify=lambda _: None)
+
+    pipe_wall, pipe_cpu, _ = median_of(repeats, pipeline)
+    rates = {
+        "floor": (total / floor_wall, total / floor_cpu),
+        "c4": (total / c4_wall, total / c4_cpu),
+        "batched": (total / batch_wall, total / batch_cpu),
+        "per_document": (total / one_wall, total / one_cpu),
+        "pipeline": (total / pipe_wall, total / pipe_cpu),
+    }
+    figures["rates"] = {name: {"wall": wall, "cpu": cpu} for name, (wall, cpu) in rates.items()}
+    say(f"\nsame paragraphs, {total:,} per pass (the pages' {paragraphs:,} × {copies}), one core, median of {repeats}:")
+    names = {
+        "floor": "read JSONL + split (floor)",
+        "c4": "C4-style rule filter",
+        "batched": "classify, batched",
+        "per_document": "classify(), one call a doc",
+        "pipeline": "clean corpus job (jobs 1)",
+    }
+    for key, label in names.items():
+        wall, cpu = rates[key]
+        say(f"{label:<27}{wall:>12,.0f} ¶/s wall {cpu:>12,.0f} ¶/s CPU")
+    classify_rate, classify_cpu = rates["batched"]
+    overhead = (paragraphs / classify_rate) / traf_wall
+    overhead_cpu = (paragraphs / classify_cpu) / traf_cpu
+    figures.update(
+        floor_ratio=rates["floor"][0] / classify_rate,
+        c4_ratio=rates["c4"][0] / classify_rate,
+        pipeline_floor_ratio=rates["floor"][0] / rates["pipeline"][0],
+        trafilatura_overhead=overhead,
+        trafilatura_overhead_cpu=overhead_cpu,
+    )
+    say(
+        f"  floor is {figures['floor_ratio']:.1f}× classify (batched); {figures['pipeline_floor_ratio']:.1f}× the whole clean job"
+    )
+    say(f"  C4-style filter is {figures['c4_ratio']:.1f}× classify (batched)")
+    say(f"  classification adds {overhead:.1%} to trafilatura's extraction time ({overhead_cpu:.1%} in CPU time)")
+
+
+def cold_start(figures: dict[str, Any], repeats: int, previous: str, repo: Path, workdir: Path) -> None:
+    """``newsclean clean`` of the seed against ``python -c pass`` and the previous release."""
+    python = sys.executable
+    command = cli_command()
+    run_wall([*command, "clean", str(SEED)])  # warm the file cache
+    cold = statistics.median(run_wall([*command, "clean", str(SEED)]) for _ in range(repeats))
+    bare = statistics.median(run_wall([python, "-c", "pass"]) for _ in range(repeats))
+    current_module = statistics.median(run_wall([python, "-m", "classifier", "clean", str(SEED)]) for _ in range(repeats))
+    figures.update(cold_start_s=cold, python_pass_s=bare, cold_start_module_s=current_module)
+    say(
+        f"\ncold start, median of {repeats}: {' '.join(Path(c).name for c in command)} clean seed {cold:.3f} s; "
+        f"python -c pass {bare:.3f} s ({cold / bare:.1f}×)"
+    )
+    tree = previous_release_tree(Path(tempfile.mkdtemp(prefix="previous-", dir=workdir)), previous, repo)
+    if tree is None:
+        say(f"  previous release: no git revision {previous!r} in {repo}")
+        return
+    run_wall([python, "-m", "classifier", "clean", str(SEED)], cwd=tree)
+    before = statistics.median(run_wall([python, "-m", "classifier", "clean", str(SEED)], cwd=tree) for _ in range(repeats))
+    figures.update(cold_start_previous_s=before, previous_release=previous)
+    say(
+        f"  python -m classifier clean seed: this tree {current_module:.3f} s, {previous} {before:.3f} s "
+        f"({current_module / before:.2f}×)"
+    )
+
+
+def memory(figures: dict[str, Any], texts: list[str], small_mb: float, large_mb: float, workdir: Path) -> None:
+    """Peak memory cleaning a corpus ten times larger than another."""
+    small, large = workdir / "small.jsonl", workdir / "large.jsonl"
+    small_rows = build_corpus(small, texts, int(small_mb * 2**20))
+    large_rows = build_corpus(large, texts, int(large_mb * 2**20))
+    peaks = {}
+    say("")
+    for name, path, rows in (("small", small, small_rows), ("large", large, large_rows)):
+        wall, peak, tree = run_peak(["clean", str(path), "-o", str(workdir / "out.jsonl"), "--jobs", "1"])
+        peaks[name] = peak
+        size = path.stat().st_size / 2**20
+        say(
+            f"peak memory, clean {size:,.0f} MB ({rows:,} rows, --jobs 1): "
+            f"{peak:,.0f} MB (all processes {tree:,.0f} MB; {wall:.1f} s)"
+        )
+        (workdir / "out.jsonl").unlink(missing_ok=True)
+        path.unlink()
+    figures.update(memory_small_mb=peaks["small"], memory_large_mb=peaks["large"], memory_ratio=peaks["large"] / peaks["small"])
+    say(f"  {large_mb / small_mb:.0f}× the input: {figures['memory_ratio']:.2f}× the peak memory")
+
+
+def jobs_speedup(figures: dict[str, Any], texts: list[str], jobs_mb: float, repeats: int, cores: int, workdir: Path) -> None:
+    """``--jobs 2`` against ``--jobs 1``, with the CPU each got (the machine may be shared)."""
+    python = sys.executable
+    corpus = workdir / "jobs.jsonl"
+    rows = build_corpus(corpus, texts, int(jobs_mb * 2**20))
+    runs: dict[int, list[tuple[float, float, float]]] = {1: [], 2: []}
+    for _ in range(repeats):  # alternated, so that other load falls on both alike
+        for jobs in (1, 2):
+            out = workdir / f"jobs{jobs}.jsonl"
+            runs[jobs].append(run_tree([python, "-m", "classifier", "clean", str(corpus), "-o", str(out), "--jobs", str(jobs)]))
+    seconds = {jobs: statistics.median(run[0] for run in runs[jobs]) for jobs in runs}
+    cpu = {jobs: statistics.median(run[1] for run in runs[jobs]) for jobs in runs}
+    main_cpu = statistics.median(run[2] for run in runs[2])
+    figures.update(
+        jobs1_s=seconds[1], jobs2_s=seconds[2], jobs2_speedup=seconds[1] / seconds[2], jobs1_cpu_s=cpu[1], jobs2_cpu_s=cpu[2]
+    )
+    say(
+        f"\n--jobs on {corpus.stat().st_size / 2**20:,.0f} MB ({rows:,} rows), median of {repeats}: "
+        f"--jobs 1 {seconds[1]:.1f} s, --jobs 2 {seconds[2]:.1f} s: {figures['jobs2_speedup']:.2f}×"
+    )
+    say(
+        f"  CPU seconds, all processes: --jobs 1 {cpu[1]:.1f}, --jobs 2 {cpu[2]:.1f} "
+        f"(of which the reading and writing process {main_cpu:.1f}); cores obtained: "
+        f"--jobs 1 {cpu[1] / seconds[1]:.2f}, --jobs 2 {cpu[2] / seconds[2]:.2f} of {cores}"
+    )
+
+
+def report_targets(figures: dict[str, Any]) -> None:
+    say("\ntargets (issue 4):")
+    checks: list[tuple[str, str, bool]] = []
+    if "rates" in figures:
+        per_core = figures["rates"]["batched"]["wall"]
+        checks += [
+            (
+                "classify ≥ 50,000 ¶/s per core",
+                f"{per_core:,.0f} (CPU {figures['rates']['batched']['cpu']:,.0f})",
+                per_core >= TARGETS["classify_per_core"],
+            ),
+            (
+                "adds ≤ 5% to trafilatura",
+                f"{figures['trafilatura_overhead']:.1%}",
+                figures["trafilatura_overhead"] <= TARGETS["trafilatura_overhead"],
+            ),
+            (
+                "within 20× the read+split floor",
+                f"{figures['floor_ratio']:.1f}×",
+                figures["floor_ratio"] <= TARGETS["floor_ratio"],
+            ),
+            ("within 3× the C4-style filter", f"{figures['c4_ratio']:.1f}×", figures["c4_ratio"] <= TARGETS["c4_ratio"]),
+        ]
+    if "cold_start_s" in figures:
+        checks.append(
+            ("cold start < 0.5 s", f"{figures['cold_start_s']:.3f} s", figures["cold_start_s"] < TARGETS["cold_start_s"])
+        )
+    if "cold_start_previous_s" in figures:
+        checks.append(
+            (
+                f"cold start no slower than {figures['previous_release']}",
+                f"{figures['cold_start_module_s']:.3f} s vs {figures['cold_start_previous_s']:.3f} s",
+                figures["cold_start_module_s"] <= figures["cold_start_previous_s"] * 1.05,
+            )
+        )
+    if "memory_ratio" in figures:
+        checks.append(
+            (
+                "peak memory 10× corpus within 10%, < 500 MB",
+                f"{figures['memory_ratio']:.2f}×, {figures['memory_large_mb']:,.0f} MB",
+                figures["memory_ratio"] <= TARGETS["memory_ratio"] and figures["memory_large_mb"] < TARGETS["memory_mb"],
+            )
+        )
+    if "jobs2_speedup" in figures:
+        checks.append(
+            ("--jobs 2 ≥ 1.8× --jobs 1", f"{figures['jobs2_speedup']:.2f}×", figures["jobs2_speedup"] >= TARGETS["jobs2_speedup"])
+        )
+    dask_seconds = figures.get("dask_seconds", {})
+    if 16 in dask_seconds and 1 in dask_seconds:
+        speedup = dask_seconds[1] / dask_seconds[16]
+        checks.append(("Dask 16 workers ≥ 12× one worker", f"{speedup:.1f}×", speedup >= TARGETS["dask16_speedup"]))
+    for label, value, met in checks:
+        say(f"  {'met  ' if met else 'SHORT'}  {label:<46}{value}")
+    if 16 not in dask_seconds:
+        say(f"  n/a    {'Dask 16 workers ≥ 12× one worker':<46}needs a 16-core machine (--dask-workers 1,4,16)")
 
 
 if __name__ == "__main__":

@@ -81,9 +81,10 @@ class Model:
         gathered = self.token_coef[ids]
         # Term counts scaled by 1/sqrt(tokens), as in training.
         norm = np.where(counts > 0, 1.0 / np.sqrt(np.maximum(counts, 1)), 0.0)
+        # float64 even when no token is known (bincount of empty weights gives ints).
         scores = np.column_stack(
             [np.bincount(owners, weights=gathered[:, column], minlength=n) for column in range(gathered.shape[1])]
-        )
+        ).astype(np.float64)
         scores *= norm[:, None]
         scores += ((shapes - self.shape_mean) / self.shape_scale) @ self.shape_coef
         scores += self.stage1_intercept

@@ -63,3 +63,9 @@ def test_classify_accepts_a_list_of_paragraphs() -> None:
     predictions = classify(["Dear readers,", "Please give $5 today.", "Share"])
     assert [p.index for p in predictions] == [0, 1, 2]
     assert [p.text for p in predictions] == ["Dear readers,", "Please give $5 today.", "Share"]
+
+
+def test_text_with_no_known_word_is_classified() -> None:
+    predictions = classify("日本語のテキストです\nمرحبا بالعالم")
+    assert len(predictions) == 2
+    assert all(abs(sum(p.probabilities.values()) - 1.0) < 1e-9 for p in predictions)

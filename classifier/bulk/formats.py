@@ -34,8 +34,8 @@ from classifier.errors import InputError
 TEXT_SUFFIXES = (".txt",)
 HTML_SUFFIXES = (".html", ".htm")
 
-DEFAULT_CHUNK_ROWS = 512
-DEFAULT_CHUNK_BYTES = 8 << 20
+DEFAULT_CHUNK_ROWS = 256
+DEFAULT_CHUNK_BYTES = 4 << 20
 
 
 def _zstandard() -> Any:

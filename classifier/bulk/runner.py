@@ -60,6 +60,8 @@ STATE_VERSION = 1
 HEAVY_DOMAINS = 5000
 #: Documents a chunk with several processes: smaller chunks keep every worker busy to the end.
 PARALLEL_CHUNK_ROWS = 128
+#: An input of fewer documents runs in one process: starting workers would cost more.
+SMALL_INPUT_ROWS = 1000
 PARTIAL_SUFFIX = ".newsclean-partial"
 
 
@@ -86,7 +88,7 @@ class CorpusJob:
     jobs: int | None = None  # None: every core
     html: bool = False
     model: str | os.PathLike[str] | None = None
-    chunk_rows: int | None = None  # None: 512 documents a chunk on one process, 128 on several
+    chunk_rows: int | None = None  # None: 256 documents a chunk on one process, 128 on several
     progress: bool | None = None  # None: a bar when standard error is a terminal
 
 
@@ -190,10 +192,11 @@ def _results(
     fmt: str, chunks: Iterator[Chunk], jobs: int, options: JobOptions, model: Any, used: list[int]
 ) -> Iterator[tuple[int, ChunkResult]]:
     """(progress position, result) of each chunk, in input order; ``used`` gets the process count."""
-    first = list(islice(chunks, 2))
-    used.append(jobs if jobs > 1 and len(first) >= 2 else 1)
-    if jobs <= 1 or len(first) < 2:
-        # One chunk or one job: no processes to start.
+    first = list(islice(chunks, 2 * jobs)) if jobs > 1 else []
+    small = len(first) < 2 * jobs and sum(chunk.rows for chunk in first) < SMALL_INPUT_ROWS
+    used.append(1 if jobs <= 1 or small else jobs)
+    if jobs <= 1 or small:
+        # One job, or an input too small to pay for starting processes.
         set_worker_model(model, options)
         for chunk in chain(first, chunks):
             yield chunk.position, process_chunk(fmt, chunk.payload, chunk.first_row, chunk.rows)
