@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,6 +16,23 @@ import typer
 from classifier.errors import InputError, NewscleanError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class OnError(str, Enum):
+    fail = "fail"
+    skip = "skip"
+
+
+# Corpus options shared by clean and classify.
+TextColumnOption = typer.Option(None, "--text-column", help="Corpus: the field or column holding the text [default: text].")
+ResumeOption = typer.Option(False, "--resume", help="Corpus: continue an interrupted run into the same --output.")
+OnErrorOption = typer.Option(
+    OnError.fail,
+    "--on-error",
+    help="Corpus: on a bad row, fail (naming file and line) or skip (pass it through unchanged, counted).",
+)
+JobsOption = typer.Option(None, "--jobs", "-j", min=1, help="Corpus: processes to use [default: every core].")
+ChunkRowsOption = typer.Option(None, "--chunk-rows", min=1, hidden=True)
 
 ModelOption = typer.Option(
     None, "--model", "-m", help="Model folder (default: the model shipped with newsclean).", show_default=False

@@ -14,8 +14,20 @@ from pathlib import Path
 
 import typer
 
-from classifier.cli._common import ModelOption, handle_errors, load, read_text, write_output
-from classifier.cli.clean import CORPUS_HELP, OnError, corpus_only
+from classifier.cli._common import (
+    ChunkRowsOption,
+    JobsOption,
+    ModelOption,
+    OnError,
+    OnErrorOption,
+    ResumeOption,
+    TextColumnOption,
+    handle_errors,
+    load,
+    read_text,
+    write_output,
+)
+from classifier.cli.clean import CORPUS_HELP, corpus_only
 from classifier.errors import InputError
 from classifier.labels import LABELS
 
@@ -42,27 +54,21 @@ def classify_command(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write here instead of stdout (a corpus: a file of the input's format, or a folder)."
     ),
-    text_column: str | None = typer.Option(
-        None, "--text-column", help="Corpus: the field or column holding the text [default: text]."
-    ),
+    text_column: str | None = TextColumnOption,
     labels: bool = typer.Option(
         False,
         "--labels",
         help="Corpus: the paragraph_labels column (label and probability of each paragraph); always written by classify.",
     ),
-    resume: bool = typer.Option(False, "--resume", help="Corpus: continue an interrupted run into the same --output."),
-    on_error: OnError = typer.Option(
-        OnError.fail,
-        "--on-error",
-        help="Corpus: on a bad row, fail (naming file and line) or skip (pass it through unchanged, counted).",
-    ),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Corpus: processes to use [default: every core]."),
+    resume: bool = ResumeOption,
+    on_error: OnError = OnErrorOption,
+    jobs: int | None = JobsOption,
     report: Path | None = typer.Option(
         None, "--report", help="Write the report (counts by label and domain, what clean would remove) as JSON."
     ),
     html: bool = typer.Option(False, "--html", help="The input is HTML: extract the text with trafilatura, then classify it."),
     model: Path | None = ModelOption,
-    chunk_rows: int | None = typer.Option(None, "--chunk-rows", min=1, hidden=True),
+    chunk_rows: int | None = ChunkRowsOption,
 ) -> None:
     """Label every paragraph: reporting, donation_appeal or ui_residue.
 

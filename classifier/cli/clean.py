@@ -7,21 +7,27 @@ One article (a text file or stdin), or a whole corpus: a folder of .txt files or
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 
 import typer
 
-from classifier.cli._common import ModelOption, handle_errors, load, read_text, write_output
+from classifier.cli._common import (
+    ChunkRowsOption,
+    JobsOption,
+    ModelOption,
+    OnError,
+    OnErrorOption,
+    ResumeOption,
+    TextColumnOption,
+    handle_errors,
+    load,
+    read_text,
+    write_output,
+)
 from classifier.errors import InputError
 from classifier.labels import LABELS, REPORTING
 
 CORPUS_HELP = "a folder of .txt files, or a .jsonl(.gz/.zst), .csv or .parquet file"
-
-
-class OnError(str, Enum):
-    fail = "fail"
-    skip = "skip"
 
 
 def corpus_only(**given: object) -> None:
@@ -43,9 +49,7 @@ def clean_command(
     min_confidence: float | None = typer.Option(
         None, "--min-confidence", min=0.0, max=1.0, help="Drop only at this confidence or more (default: the model's)."
     ),
-    text_column: str | None = typer.Option(
-        None, "--text-column", help="Corpus: the field or column holding the text [default: text]."
-    ),
+    text_column: str | None = TextColumnOption,
     labels: bool = typer.Option(
         False,
         "--labels",
@@ -57,19 +61,15 @@ def clean_command(
         help="Write every removed paragraph here as JSONL (.gz/.zst): document id, row, position, label, probability and the "
         "exact span, so that kept plus removed rebuild each text.",
     ),
-    resume: bool = typer.Option(False, "--resume", help="Corpus: continue an interrupted run into the same --output."),
-    on_error: OnError = typer.Option(
-        OnError.fail,
-        "--on-error",
-        help="Corpus: on a bad row, fail (naming file and line) or skip (pass it through unchanged, counted).",
-    ),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Corpus: processes to use [default: every core]."),
+    resume: bool = ResumeOption,
+    on_error: OnError = OnErrorOption,
+    jobs: int | None = JobsOption,
     report: Path | None = typer.Option(
         None, "--report", help="Write the report (counts by label and domain, most removed) as JSON."
     ),
     html: bool = typer.Option(False, "--html", help="The input is HTML: extract the text with trafilatura, then clean it."),
     model: Path | None = ModelOption,
-    chunk_rows: int | None = typer.Option(None, "--chunk-rows", min=1, hidden=True),
+    chunk_rows: int | None = ChunkRowsOption,
 ) -> None:
     """Print the article without donation appeals and interface residue.
 
