@@ -202,7 +202,9 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
             arrays[f"layer{number}_weights"] = weights
             arrays[f"layer{number}_bias"] = bias
         with open(staging / WEIGHTS, "wb") as handle:
-            np.savez_compressed(handle, **{k: np.ascontiguousarray(v, dtype=np.float64) for k, v in arrays.items()})
+            # Uncompressed: loads in a few milliseconds, where inflating costs more
+            # than the rest of a cold start.
+            np.savez(handle, **{k: np.ascontiguousarray(v, dtype=np.float64) for k, v in arrays.items()})
         manifest = {key: value for key, value in model.manifest.items() if key != "checksum"}
         manifest["format_version"] = FORMAT_VERSION
         manifest["labels"] = list(model.labels)
