@@ -99,6 +99,29 @@ def write_output(text: str, destination: Path | None) -> None:
         raise
 
 
+def read_article(source: str, *, html: bool) -> str:
+    """One article's text: the file or stdin, through trafilatura first with ``html``."""
+    text = read_text(source)
+    if html:
+        from classifier.html import extract_text
+
+        text = extract_text(text)
+    return text
+
+
+def write_article_report(
+    text: str, source: str, destination: Path, *, mode: str, keep: tuple[str, ...], min_confidence: float | None, model: Any
+) -> None:
+    """The corpus report of a single article, as JSON."""
+    import json
+
+    from classifier.bulk.command import single_report
+
+    document = single_report([text], mode, keep, min_confidence, model).to_dict()
+    document["input"] = source
+    write_output(json.dumps(document, ensure_ascii=False, indent=2) + "\n", destination)
+
+
 def load(model_path: Path | None) -> Any:
     from classifier.api import load_model
 

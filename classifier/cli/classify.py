@@ -24,7 +24,8 @@ from classifier.cli._common import (
     TextColumnOption,
     handle_errors,
     load,
-    read_text,
+    read_article,
+    write_article_report,
     write_output,
 )
 from classifier.cli.clean import CORPUS_HELP, corpus_only
@@ -107,18 +108,10 @@ def classify_command(
     from classifier.api import classify
 
     loaded = load(model)
-    text = read_text(source)
-    if html:
-        from classifier.html import extract_text
-
-        text = extract_text(text)
+    text = read_article(source, html=html)
     predictions = classify(text, model=loaded)
     if report is not None:
-        from classifier.bulk.command import single_report
-
-        document = single_report([text], "classify", ("reporting",), None, loaded).to_dict()
-        document["input"] = source
-        write_output(json.dumps(document, ensure_ascii=False, indent=2) + "\n", report)
+        write_article_report(text, source, report, mode="classify", keep=("reporting",), min_confidence=None, model=loaded)
     explanations = [loaded.explain(p.text, p.label) for p in predictions] if explain else [[] for _ in predictions]
     buffer = io.StringIO()
     if output_format is OutputFormat.jsonl:

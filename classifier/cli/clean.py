@@ -21,7 +21,8 @@ from classifier.cli._common import (
     TextColumnOption,
     handle_errors,
     load,
-    read_text,
+    read_article,
+    write_article_report,
     write_output,
 )
 from classifier.errors import InputError
@@ -111,21 +112,13 @@ def clean_command(
     )
     from classifier.api import clean_document
 
-    text = read_text(source)
-    if html:
-        from classifier.html import extract_text
-
-        text = extract_text(text)
+    text = read_article(source, html=html)
     loaded = load(model)
     cleaned = clean_document(text, keep=tuple(keep), min_confidence=min_confidence, model=loaded)
     if removed is not None:
         _write_removed(cleaned.removed(text), cleaned, source, removed)
     if report is not None:
-        from classifier.bulk.command import single_report
-
-        document = single_report([text], "clean", tuple(keep), min_confidence, loaded).to_dict()
-        document["input"] = source
-        write_output(json.dumps(document, ensure_ascii=False, indent=2) + "\n", report)
+        write_article_report(text, source, report, mode="clean", keep=tuple(keep), min_confidence=min_confidence, model=loaded)
     write_output(cleaned.text, output)
 
 
