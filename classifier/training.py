@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from classifier.data import documents
 from classifier.errors import DataError
 from classifier.features import (
     DEFAULT_BUCKETS,
@@ -142,7 +143,7 @@ class ParagraphClassifier:
         texts = frame["text"].tolist()
         positions = frame["position"].to_numpy()
         result: np.ndarray | None = None
-        for _, rows in _document_rows(frame):
+        for _, rows in documents(frame):
             ordered = np.asarray(sorted(rows, key=lambda row: positions[row]))
             block = context_features(first[ordered], shapes[ordered], [texts[row] for row in ordered])
             if result is None:
@@ -265,12 +266,6 @@ class ParagraphClassifier:
         )
 
 
-def _document_rows(frame: pd.DataFrame) -> list[tuple[str, list[int]]]:
-    from classifier.data import documents
-
-    return documents(frame)
-
-
 def _log_proba(estimator: Any, features: np.ndarray) -> np.ndarray:
     probabilities = estimator.predict_proba(features)
     return np.log(np.clip(probabilities, 1e-300, 1.0))
@@ -332,9 +327,7 @@ def train(
     groups = data[groups_column] if groups_column in data.columns else data["doc_id"]
     authored = (data["corpus"] == "authored").to_numpy() if "corpus" in data.columns else np.zeros(len(data), bool)
     weights = np.where(authored, config.authored_weight, 1.0)
-    estimator = ParagraphClassifier(config).fit(
-        data, data["label"].tolist(), groups=groups.tolist(), sample_weight=weights
-    )
+    estimator = ParagraphClassifier(config).fit(data, data["label"].tolist(), groups=groups.tolist(), sample_weight=weights)
     oof_report = evaluate_probabilities(data, estimator.oof_proba_, min_confidence=estimator.default_min_confidence_)
     manifest = {
         "newsclean_version": __version__,

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from classifier.labels import LABELS
+
 from .build import load_labels
 from .review import ALIASES, _window_lines
-
-LABELS = ("reporting", "donation_appeal", "ui_residue")
 
 
 def make_agreement_sample(

@@ -32,13 +32,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from joblib import Parallel, delayed
 
+from classifier.labels import LABELS
+
 from .align import REPORTING, TruthIndex, align_paragraph
 from .extract import EXTRACTOR_NAMES, run_extractor
 from .sources import PageRef, default_corpora_dir, list_pages, load_page
 
 logger = logging.getLogger(__name__)
 
-LABELS: tuple[str, ...] = ("reporting", "donation_appeal", "ui_residue")
 METHODS: tuple[str, ...] = ("aligned", "reviewed")
 KEY_FIELDS: tuple[str, ...] = ("corpus", "page_id", "extractor", "position")
 LABEL_FIELDS: tuple[str, ...] = (*KEY_FIELDS, "text_hash", "label", "method")
@@ -443,15 +444,11 @@ def join_labels(
     sub = table.take(pa.array([i for i, _ in chosen], type=pa.int64()))
     labels_col = [row["label"] for _, row in chosen]
     methods_col = [row["method"] for _, row in chosen]
-    doc_ids = [
+    all_doc_ids = [
         doc_id(c, p, e)
-        for c, p, e in zip(
-            sub["corpus"].to_pylist(),
-            sub["page_id"].to_pylist(),
-            sub["extractor"].to_pylist(),
-            strict=True,
-        )
+        for c, p, e in zip(table["corpus"].to_pylist(), table["page_id"].to_pylist(), table["extractor"].to_pylist(), strict=True)
     ]
+    doc_ids = [all_doc_ids[i] for i, _ in chosen]
     arrays = {
         "doc_id": pa.array(doc_ids, type=pa.string()),
         "label": pa.array(labels_col, type=pa.string()),
@@ -467,12 +464,6 @@ def join_labels(
     # Context decides labels: training.parquet holds every paragraph of each document
     # that has a label, unlabelled ones with an empty label, as neighbours to read but
     # not to learn from.
-    all_doc_ids = [
-        doc_id(c, p, e)
-        for c, p, e in zip(
-            table["corpus"].to_pylist(), table["page_id"].to_pylist(), table["extractor"].to_pylist(), strict=True
-        )
-    ]
     # Every document with a reviewed label, and a seeded sample of documents labelled
     # by alignment alone (hundreds of thousands of clean reporting paragraphs would
     # only slow training down).

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from classifier.labels import LABELS
+
 
 def _table(frame: pd.DataFrame, rows: str) -> str:
     counts = frame.pivot_table(index=rows, columns="label", values="text", aggfunc="count", fill_value=0)
-    counts = counts.reindex(columns=["reporting", "donation_appeal", "ui_residue"], fill_value=0)
+    counts = counts.reindex(columns=list(LABELS), fill_value=0)
     counts["total"] = counts.sum(axis=1)
     counts = counts.sort_values("total", ascending=False)
     header = f"| {rows} | reporting | donation_appeal | ui_residue | total |\n|---|---:|---:|---:|---:|\n"
