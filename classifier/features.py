@@ -279,30 +279,6 @@ NEIGHBOUR_OFFSETS: tuple[int, ...] = (-3, -2, -1, 1, 2, 3)
 WINDOW = 6
 
 
-def context_feature_names(labels: Sequence[str]) -> list[str]:
-    names = [f"logp_{label}" for label in labels]
-    for offset in NEIGHBOUR_OFFSETS:
-        names += [f"p{offset:+d}_{label}" for label in labels] + [f"p{offset:+d}_missing"]
-    names += [f"before_mean_{label}" for label in labels]
-    names += [f"after_mean_{label}" for label in labels]
-    names += [f"before_max_{label}" for label in labels[1:]]
-    names += [f"after_max_{label}" for label in labels[1:]]
-    names += [f"inside_block_{label}" for label in labels[1:]]
-    names += [
-        "rel_position",
-        "rel_from_end",
-        "is_first",
-        "is_last",
-        "log_doc_paragraphs",
-        "log_from_start",
-        "log_from_end",
-        "repeats_in_doc",
-    ]
-    names += [f"shape_{name}" for name in SHAPE_FEATURES]
-    names += ["prev_log_words", "prev_ends_sentence", "next_log_words", "next_ends_sentence"]
-    return names
-
-
 def context_features(probabilities: np.ndarray, shapes: np.ndarray, texts: Sequence[str]) -> np.ndarray:
     """Second-pass features of one document's paragraphs (rows in document order)."""
     n, k = probabilities.shape

@@ -212,7 +212,6 @@ class ParagraphClassifier:
 
         self.temperature_ = fit_temperature(log_oof[labelled], target[labelled])
         self.oof_proba_ = softmax(log_oof / self.temperature_)
-        self.oof_first_pass_ = first_oof
         lengths = np.asarray([len(text) for text in texts])
         self.default_min_confidence_ = choose_min_confidence(
             self.oof_proba_[labelled],
