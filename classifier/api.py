@@ -45,10 +45,17 @@ def _load_cached(path: str) -> Model:
     return load_model_folder(path)
 
 
+@lru_cache(maxsize=1)
+def _default_model() -> Model:
+    return _load_cached(str(default_model_path().resolve()))
+
+
 def load_model(path: str | os.PathLike[str] | None = None) -> Model:
     """Load a model folder; the shipped model when ``path`` is None. Cached per path."""
-    folder = default_model_path() if path is None else Path(path)
-    return _load_cached(str(folder.resolve()))
+    if path is None:
+        # The common case, once per article in a scraping loop: no path lookups.
+        return _default_model()
+    return _load_cached(str(Path(path).resolve()))
 
 
 def _as_paragraph_texts(text_or_paragraphs: str | Sequence[str]) -> list[str]:
