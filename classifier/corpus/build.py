@@ -60,19 +60,15 @@ PARAGRAPHS_SCHEMA = pa.schema(
     ]
 )
 
+# The joined table: a document id and the label, then the paragraph's own columns.
 LABELLED_SCHEMA = pa.schema(
     [
         ("doc_id", pa.string()),
-        ("position", pa.int32()),
-        ("text", pa.string()),
+        PARAGRAPHS_SCHEMA.field("position"),
+        PARAGRAPHS_SCHEMA.field("text"),
         ("label", pa.string()),
         ("method", pa.string()),
-        ("corpus", pa.string()),
-        ("page_id", pa.string()),
-        ("domain", pa.string()),
-        ("language", pa.string()),
-        ("page_type", pa.string()),
-        ("extractor", pa.string()),
+        *(PARAGRAPHS_SCHEMA.field(name) for name in ("corpus", "page_id", "domain", "language", "page_type", "extractor")),
     ]
 )
 
