@@ -351,3 +351,41 @@ def ingest_review(
         changed=changed,
         out_file=out,
     )
+
+
+def apply_recheck(batch_keys: str | Path, answers_file: str | Path, labels_dir: str | Path) -> dict[str, IngestStats]:
+    """Apply a recheck round's answers to the reviewed label files that hold its keys.
+
+    A recheck re-reads paragraphs that were already reviewed (after a new ruling, say);
+    each answer replaces the label in the file where that key lives, so no key ends up
+    in two files. Raises ReviewAnswerError for a key no reviewed file holds.
+    """
+    import tempfile
+
+    keys = _read_keys(batch_keys)
+    home: dict[Key, Path] = {}
+    for path in sorted(Path(labels_dir).glob("reviewed_*.jsonl")):
+        for _, row in read_label_rows(path):
+            home[(row["corpus"], row["page_id"], row["extractor"], int(row["position"]))] = path
+    by_file: dict[Path, list[str]] = defaultdict(list)
+    lines = [
+        line for line in Path(answers_file).read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")
+    ]
+    orphans = []
+    for line in lines:
+        short_id = line.split(None, 1)[0].strip("[]")
+        k = keys.get(short_id)
+        path = None if k is None else home.get((k["corpus"], k["page_id"], k["extractor"], int(k["position"])))
+        if path is None:
+            orphans.append(short_id)
+        else:
+            by_file[path].append(line)
+    if orphans:
+        raise ReviewAnswerError(f"{len(orphans)} answer(s) name no reviewed key (not in any reviewed file), e.g. {orphans[:5]}")
+    results: dict[str, IngestStats] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for path, file_lines in sorted(by_file.items()):
+            part = Path(scratch) / f"{path.stem}.tsv"
+            part.write_text("\n".join(file_lines) + "\n", encoding="utf-8")
+            results[path.name] = ingest_review(batch_keys, part, path)
+    return results
