@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from classifier.cli._common import handle_errors
+from classifier.cli._common import ModelOption, fail, handle_errors, load
 
 app = typer.Typer(
     help="Build the labelled dataset: extract and align the corpus pages, make review batches, join labels.",
@@ -113,3 +113,42 @@ def card_command(
     from classifier.corpus.card import dataset_card
 
     typer.echo(dataset_card(build / "labelled.parquet", sorted(authored.glob("*.jsonl"))))
+
+
+@app.command("gate")
+@handle_errors
+def gate_command(
+    gate_file: Path = typer.Option(Path("tests/quality_gate.json"), "--file", help="The pinned gate (JSON)."),
+    corpora: Path | None = typer.Option(
+        None, "--corpora", help="Corpora folder (default: $NEWSCLEAN_CORPORA or ../shared/corpora)."
+    ),
+    labels: Path = typer.Option(LABELS, "--labels", help="Committed label folder."),
+    model: Path | None = ModelOption,
+    pin: bool = typer.Option(False, "--pin", help="Measure and write the gate file (split hash, figures, floors)."),
+    allow_lower: bool = typer.Option(False, "--allow-lower", help="With --pin: allow floors to go down."),
+    jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Pages extracted in parallel."),
+) -> None:
+    """Check the model against the pinned quality floors on the fixed held-out split, or re-pin them.
+
+    Example: newsclean data gate            (exit 1 when a figure is under its floor)
+    """
+    from classifier.corpus import gate
+
+    if pin:
+        pages = gate.pinned(gate_file)["split"]["pages"] if gate_file.exists() else gate.heldout_pages(corpora)
+    else:
+        pages = gate.pinned(gate_file)["split"]["pages"]
+    split = gate.build_split(pages, corpora_dir=corpora, labels_dir=labels, jobs=jobs)
+    loaded = load(model)
+    figures = gate.measure(split, loaded)
+    typer.echo(f"{len(split.table)} paragraphs ({int(split.table['label'].notna().sum())} labelled) from {len(pages)} pages")
+    for name, value in figures.items():
+        typer.echo(f"  {name:<28}{value:.4f}")
+    if pin:
+        gate.pin(gate_file, split, figures, model_checksum=loaded.manifest["checksum"], allow_lower=allow_lower)
+        typer.echo(f"pinned {gate_file}")
+        return
+    problems = gate.check(gate.pinned(gate_file), split.hash, figures)
+    if problems:
+        raise fail("quality gate failed:\n  " + "\n  ".join(problems))
+    typer.echo("quality gate passed")
