@@ -198,7 +198,13 @@ def predict_table(model: Model, data: pd.DataFrame) -> np.ndarray:
     texts = data["text"].tolist()
     positions = data["position"].to_numpy()
     groups = [sorted(rows, key=lambda row: positions[row]) for _, rows in documents(data)]
-    results = model.predict_proba_documents([[texts[row] for row in rows] for rows in groups])
+    repeats = None
+    if getattr(model, "site_repeats", False):
+        from classifier.repeats import frame_site_repeats
+
+        counts = frame_site_repeats(data)
+        repeats = [counts[rows] for rows in groups]
+    results = model.predict_proba_documents([[texts[row] for row in rows] for rows in groups], site_repeats=repeats)
     probabilities = np.zeros((len(texts), len(LABELS)))
     for rows, result in zip(groups, results, strict=True):
         probabilities[rows] = result

@@ -26,6 +26,15 @@ import numpy as np
 
 # Letters and digits; "_" is not a word character worth keeping.
 _WORD_RE = re.compile(r"[^\W_]+")
+# Chinese and Japanese write no spaces between words, so a run of their characters is
+# one "word" above: a whole clause, seen once. Under the "cjk-characters" tokenizer
+# each such character is a token of its own (and neighbouring pairs become bigrams).
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RE = re.compile(f"[{_CJK}]")
+_WORD_OR_CJK_RE = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
+#: How text becomes tokens; a model records the one it was trained with.
+TOKENIZERS = ("words", "cjk-characters")
+DEFAULT_TOKENIZER = "cjk-characters"
 # Searched in lower-cased text whose digits are all 0 (see ``_lowered``). Each
 # pattern starts with one character or class, which the regex engine scans for fast.
 CURRENCY_WORDS = frozenset("usd eur euro euros gbp chf pln zł sek kr dkk nok rub brl".split())
@@ -130,9 +139,17 @@ def _lowered(texts: Sequence[str]) -> list[str]:
     return parts
 
 
-def words_of(text: str) -> list[str]:
+def _word_pattern(tokenizer: str, lowered: str) -> re.Pattern[str]:
+    if tokenizer not in TOKENIZERS:
+        raise ValueError(f"unknown tokenizer {tokenizer!r}; this release knows {TOKENIZERS}")
+    # The plain pattern is faster; it gives the same tokens where there is no CJK text.
+    return _WORD_OR_CJK_RE if tokenizer == "cjk-characters" and _CJK_RE.search(lowered) else _WORD_RE
+
+
+def words_of(text: str, tokenizer: str = DEFAULT_TOKENIZER) -> list[str]:
     """Lower-cased words with every digit written as 0 (prices and dates generalise)."""
-    return _WORD_RE.findall(_ANY_DIGIT.sub("0", text.lower()))
+    lowered = _ANY_DIGIT.sub("0", text.lower())
+    return _word_pattern(tokenizer, lowered).findall(lowered)
 
 
 @lru_cache(maxsize=1)
@@ -210,7 +227,11 @@ def _shapes(
 
 
 def paragraph_features(
-    texts: Sequence[str], vocabulary: Mapping[str, int], n_buckets: int = DEFAULT_BUCKETS
+    texts: Sequence[str],
+    vocabulary: Mapping[str, int],
+    n_buckets: int = DEFAULT_BUCKETS,
+    *,
+    tokenizer: str = DEFAULT_TOKENIZER,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Token features and shapes of paragraphs, computed a batch at a time.
 
@@ -221,7 +242,8 @@ def paragraph_features(
     n = len(texts)
     space = FeatureSpace(len(vocabulary), n_buckets)
     lowered = _lowered(texts)
-    word_lists = list(map(_WORD_RE.findall, lowered))
+    pattern = _word_pattern(tokenizer, "\n".join(lowered))
+    word_lists = list(map(pattern.findall, lowered))
     counts = np.fromiter(map(len, word_lists), dtype=np.int64, count=n)
     flat = list(chain.from_iterable(word_lists))
     unknown = space.n_words
@@ -255,10 +277,12 @@ def paragraph_features(
     return ids, owners, shapes
 
 
-def feature_names(text: str, vocabulary: Mapping[str, int], n_buckets: int = DEFAULT_BUCKETS) -> dict[int, str]:
+def feature_names(
+    text: str, vocabulary: Mapping[str, int], n_buckets: int = DEFAULT_BUCKETS, *, tokenizer: str = DEFAULT_TOKENIZER
+) -> dict[int, str]:
     """Readable names of the token features of ``text`` (for explanations)."""
     space = FeatureSpace(len(vocabulary), n_buckets)
-    words = words_of(text)
+    words = words_of(text, tokenizer)
     names: dict[int, str] = {}
     ids = [vocabulary.get(word) for word in words]
     for word, index in zip(words, ids, strict=True):
@@ -279,8 +303,18 @@ NEIGHBOUR_OFFSETS: tuple[int, ...] = (-3, -2, -1, 1, 2, 3)
 WINDOW = 6
 
 
-def context_features(probabilities: np.ndarray, shapes: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-    """Second-pass features of one document's paragraphs (rows in document order)."""
+def context_features(
+    probabilities: np.ndarray,
+    shapes: np.ndarray,
+    texts: Sequence[str],
+    *,
+    site_repeats: np.ndarray | None = None,
+) -> np.ndarray:
+    """Second-pass features of one document's paragraphs (rows in document order).
+
+    With ``site_repeats`` (pages of the site holding each paragraph, 1 when unknown;
+    see ``classifier.repeats``) one more column: the log of the other pages.
+    """
     n, k = probabilities.shape
     eps = 1e-6
     blocks: list[np.ndarray] = [np.log(np.clip(probabilities, eps, 1.0))]
@@ -335,4 +369,6 @@ def context_features(probabilities: np.ndarray, shapes: np.ndarray, texts: Seque
         neighbours[:-1, 2] = shapes[1:, 1]
         neighbours[:-1, 3] = shapes[1:, 2]
     blocks.append(neighbours)
+    if site_repeats is not None:
+        blocks.append(np.log1p(np.maximum(np.asarray(site_repeats, dtype=np.float64) - 1.0, 0.0))[:, None])
     return np.hstack(blocks)

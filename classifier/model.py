@@ -65,6 +65,14 @@ class Model:
     #: How stage-one scores become probabilities: "softmax" (multinomial) or "ovr"
     #: (one sigmoid per label, normalised, as scikit-learn's SGD classifier does).
     stage1_link: str = "softmax"
+    #: How text becomes tokens (see ``classifier.features.TOKENIZERS``); models saved
+    #: before CJK text was split into characters used "words".
+    tokenizer: str = "words"
+    #: Whether stage two reads how many pages of the site hold each paragraph.
+    site_repeats: bool = False
+    #: Added to the tempered scores, per label: moves the probabilities from the
+    #: weighted training mix to real pages' label shares (None: no shift).
+    class_bias: np.ndarray | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -75,7 +83,7 @@ class Model:
 
     def first_pass(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Stage-one probabilities and the shape rows of paragraphs (any documents)."""
-        ids, owners, shapes = paragraph_features(texts, self.vocabulary, self.n_buckets)
+        ids, owners, shapes = paragraph_features(texts, self.vocabulary, self.n_buckets, tokenizer=self.tokenizer)
         n = len(texts)
         counts = np.bincount(owners, minlength=n)
         gathered = self.token_coef[ids]
@@ -96,20 +104,35 @@ class Model:
         for weights, bias in self.layers[:-1]:
             hidden = np.maximum(hidden @ weights + bias, 0.0)
         weights, bias = self.layers[-1]
-        return softmax((hidden @ weights + bias) / self.temperature)
+        scores = (hidden @ weights + bias) / self.temperature
+        if self.class_bias is not None:
+            scores = scores + self.class_bias
+        return softmax(scores)
 
-    def predict_proba_documents(self, documents: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        """Probabilities (paragraphs × labels) for each document's paragraphs."""
+    def predict_proba_documents(
+        self,
+        documents: Sequence[Sequence[str]],
+        *,
+        site_repeats: Sequence[np.ndarray] | None = None,
+    ) -> list[np.ndarray]:
+        """Probabilities (paragraphs × labels) for each document's paragraphs.
+
+        ``site_repeats``: per document, pages of its site that hold each paragraph
+        (``classifier.repeats``); unknown counts read as 1 (seen on this page only).
+        """
         flat = [text for document in documents for text in document]
         if not flat:
             return [np.zeros((0, len(self.labels))) for _ in documents]
         first, shapes = self.first_pass(flat)
         contexts: list[np.ndarray] = []
         start = 0
-        for document in documents:
+        for number, document in enumerate(documents):
             end = start + len(document)
             if end > start:
-                contexts.append(context_features(first[start:end], shapes[start:end], document))
+                repeats = None
+                if self.site_repeats:
+                    repeats = site_repeats[number] if site_repeats is not None else np.ones(len(document))
+                contexts.append(context_features(first[start:end], shapes[start:end], document, site_repeats=repeats))
             start = end
         probabilities = self.second_pass(np.vstack(contexts))
         results: list[np.ndarray] = []
@@ -129,8 +152,8 @@ class Model:
         This reads stage one only: what the paragraph's own words and shape say.
         """
         column = self.labels.index(label)
-        ids, _, shapes = paragraph_features([text], self.vocabulary, self.n_buckets)
-        names = feature_names(text, self.vocabulary, self.n_buckets)
+        ids, _, shapes = paragraph_features([text], self.vocabulary, self.n_buckets, tokenizer=self.tokenizer)
+        names = feature_names(text, self.vocabulary, self.n_buckets, tokenizer=self.tokenizer)
         count = len(ids)
         contributions: list[tuple[str, float]] = []
         for index in sorted(set(ids.tolist())):
@@ -198,6 +221,8 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
             "context_scale": model.context_scale,
             "temperature": np.asarray([model.temperature]),
         }
+        if model.class_bias is not None:
+            arrays["class_bias"] = np.asarray(model.class_bias, dtype=np.float64)
         for number, (weights, bias) in enumerate(model.layers):
             arrays[f"layer{number}_weights"] = weights
             arrays[f"layer{number}_bias"] = bias
@@ -211,6 +236,8 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
         manifest["n_layers"] = len(model.layers)
         manifest["n_buckets"] = model.n_buckets
         manifest["stage1_link"] = model.stage1_link
+        manifest["tokenizer"] = model.tokenizer
+        manifest["site_repeats"] = model.site_repeats
         manifest["files"] = {name: _sha256(staging / name) for name in ARTIFACT_FILES}
         manifest["checksum"] = _manifest_checksum(manifest)
         (staging / MANIFEST).write_text(_canonical(manifest), encoding="utf-8")
@@ -310,8 +337,11 @@ def _load_v1(folder: Path, manifest: dict[str, Any]) -> Model:
         context_scale=data["context_scale"],
         layers=layers,
         temperature=float(data["temperature"][0]),
+        class_bias=data.get("class_bias"),
         n_buckets=int(manifest["n_buckets"]),
         stage1_link=str(manifest.get("stage1_link", "softmax")),
+        tokenizer=str(manifest.get("tokenizer", "words")),
+        site_repeats=bool(manifest.get("site_repeats", False)),
         manifest=manifest,
     )
 

@@ -22,6 +22,7 @@ from classifier.data import documents
 from classifier.errors import DataError
 from classifier.features import (
     DEFAULT_BUCKETS,
+    DEFAULT_TOKENIZER,
     N_SHAPE,
     FeatureSpace,
     context_features,
@@ -30,6 +31,7 @@ from classifier.features import (
 )
 from classifier.labels import LABELS, REPORTING
 from classifier.model import Model, softmax
+from classifier.repeats import frame_site_repeats
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,12 +49,20 @@ class TrainingConfig:
     hidden_layers: tuple[int, ...] = (48,)
     stage2_alpha: float = 1e-2
     stage2_iterations: int = 300
+    #: Stage two learns from at most this many rows of each label (a seeded sample,
+    #: its weights scaled up to stand for the rest): reporting rows are plentiful and
+    #: alike, and the cap keeps training on all the data within minutes.
+    stage2_rows_per_label: int = 50_000
     folds: int = 5
     target_reporting_kept: float = 0.995
     #: Weight of the examples we wrote ourselves (corpus "authored") against real
     #: scraped ones: few, but they carry the whole-block appeals that real pages
     #: seldom keep.
     authored_weight: float = 5.0
+    #: See ``classifier.features.TOKENIZERS``.
+    tokenizer: str = DEFAULT_TOKENIZER
+    #: Give stage two the pages of a site that hold each paragraph (``classifier.repeats``).
+    site_repeats: bool = True
     random_state: int = 0
 
 
@@ -65,11 +75,13 @@ def _token_matrix(ids: np.ndarray, owners: np.ndarray, n_rows: int, n_features: 
     return sparse.csr_matrix((values, (owners, ids)), shape=(n_rows, n_features))
 
 
-def build_vocabulary(texts: Sequence[str], *, max_size: int, min_document_frequency: int) -> dict[str, int]:
+def build_vocabulary(
+    texts: Sequence[str], *, max_size: int, min_document_frequency: int, tokenizer: str = DEFAULT_TOKENIZER
+) -> dict[str, int]:
     """The most frequent words (by paragraphs containing them), ties broken by word."""
     frequency: dict[str, int] = {}
     for text in texts:
-        for token in set(words_of(text)):
+        for token in set(words_of(text, tokenizer)):
             frequency[token] = frequency.get(token, 0) + 1
     kept = [token for token, count in frequency.items() if count >= min_document_frequency]
     kept.sort(key=lambda token: (-frequency[token], token))
@@ -142,10 +154,16 @@ class ParagraphClassifier:
     def _contexts(self, frame: pd.DataFrame, first: np.ndarray, shapes: np.ndarray) -> np.ndarray:
         texts = frame["text"].tolist()
         positions = frame["position"].to_numpy()
+        repeats = frame_site_repeats(frame) if self.config_.site_repeats else None
         result: np.ndarray | None = None
         for _, rows in documents(frame):
             ordered = np.asarray(sorted(rows, key=lambda row: positions[row]))
-            block = context_features(first[ordered], shapes[ordered], [texts[row] for row in ordered])
+            block = context_features(
+                first[ordered],
+                shapes[ordered],
+                [texts[row] for row in ordered],
+                site_repeats=None if repeats is None else repeats[ordered],
+            )
             if result is None:
                 result = np.zeros((len(texts), block.shape[1]))
             result[ordered] = block
@@ -159,7 +177,10 @@ class ParagraphClassifier:
         *,
         groups: Sequence[str] | None = None,
         sample_weight: Sequence[float] | None = None,
+        calibrate_on: Sequence[bool] | None = None,
     ) -> ParagraphClassifier:
+        """Fit both stages. ``calibrate_on`` marks the rows whose label shares the
+        probabilities should match (real pages, not examples we wrote); default all."""
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
@@ -180,9 +201,12 @@ class ParagraphClassifier:
             [text for text, keep in zip(texts, labelled, strict=True) if keep],
             max_size=self.config_.max_vocabulary,
             min_document_frequency=self.config_.min_document_frequency,
+            tokenizer=self.config_.tokenizer,
         )
         self.feature_space_ = FeatureSpace(len(self.vocabulary_), self.config_.bigram_buckets)
-        ids, owners, shapes = paragraph_features(texts, self.vocabulary_, self.config_.bigram_buckets)
+        ids, owners, shapes = paragraph_features(
+            texts, self.vocabulary_, self.config_.bigram_buckets, tokenizer=self.config_.tokenizer
+        )
         self.shape_mean_ = shapes[labelled].mean(axis=0)
         scale = shapes[labelled].std(axis=0)
         self.shape_scale_ = np.where(scale > 0, scale, 1.0)
@@ -203,20 +227,28 @@ class ParagraphClassifier:
             context_scale = contexts[labelled].std(axis=0)
             self.context_scale_ = np.where(context_scale > 0, context_scale, 1.0)
             scaled = (contexts - self.context_mean_) / self.context_scale_
+            stage2_rows, stage2_weights = _capped_rows(
+                labelled, target, weights, self.config_.stage2_rows_per_label, self.config_.random_state
+            )
             log_oof = np.zeros((len(texts), len(LABELS)))
             for train_rows, test_rows in folds:
-                fit_rows = train_rows[labelled[train_rows]]
-                stage2 = self._new_stage2().fit(scaled[fit_rows], target[fit_rows], sample_weight=weights[fit_rows])
+                fit_rows = train_rows[stage2_rows[train_rows]]
+                stage2 = self._new_stage2().fit(scaled[fit_rows], target[fit_rows], sample_weight=stage2_weights[fit_rows])
                 log_oof[test_rows] = _log_proba(stage2, scaled[test_rows])
-            self.stage2_ = self._new_stage2().fit(scaled[labelled], target[labelled], sample_weight=weights[labelled])
+            self.stage2_ = self._new_stage2().fit(
+                scaled[stage2_rows], target[stage2_rows], sample_weight=stage2_weights[stage2_rows]
+            )
 
-        self.temperature_ = fit_temperature(log_oof[labelled], target[labelled])
-        self.oof_proba_ = softmax(log_oof / self.temperature_)
+        calibration = labelled & (np.ones(len(labels), bool) if calibrate_on is None else np.asarray(calibrate_on, bool))
+        if not calibration.any():
+            calibration = labelled
+        self.temperature_, self.class_bias_ = fit_calibration(log_oof[calibration], target[calibration])
+        self.oof_proba_ = softmax(log_oof / self.temperature_ + self.class_bias_)
         lengths = np.asarray([len(text) for text in texts])
         self.default_min_confidence_ = choose_min_confidence(
-            self.oof_proba_[labelled],
-            target[labelled],
-            lengths[labelled],
+            self.oof_proba_[calibration],
+            target[calibration],
+            lengths[calibration],
             target_kept=self.config_.target_reporting_kept,
         )
         return self
@@ -225,11 +257,13 @@ class ParagraphClassifier:
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         texts = X["text"].tolist()
-        ids, owners, shapes = paragraph_features(texts, self.vocabulary_, self.config_.bigram_buckets)
+        ids, owners, shapes = paragraph_features(
+            texts, self.vocabulary_, self.config_.bigram_buckets, tokenizer=self.config_.tokenizer
+        )
         first = self.stage1_.predict_proba(self._stage1_design(ids, owners, shapes))
         contexts = self._contexts(X, first, shapes)
         scaled = (contexts - self.context_mean_) / self.context_scale_
-        return softmax(_log_proba(self.stage2_, scaled) / self.temperature_)
+        return softmax(_log_proba(self.stage2_, scaled) / self.temperature_ + self.class_bias_)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
@@ -259,8 +293,11 @@ class ParagraphClassifier:
             context_scale=self.context_scale_,
             layers=layers,
             temperature=float(self.temperature_),
+            class_bias=np.asarray(self.class_bias_, dtype=np.float64),
             n_buckets=self.config_.bigram_buckets,
             stage1_link="ovr",
+            tokenizer=self.config_.tokenizer,
+            site_repeats=self.config_.site_repeats,
             manifest=dict(manifest or {}),
         )
 
@@ -268,6 +305,48 @@ class ParagraphClassifier:
 def _log_proba(estimator: Any, features: np.ndarray) -> np.ndarray:
     probabilities = estimator.predict_proba(features)
     return np.log(np.clip(probabilities, 1e-300, 1.0))
+
+
+def _capped_rows(
+    labelled: np.ndarray, target: np.ndarray, weights: np.ndarray, per_label: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A mask of at most ``per_label`` labelled rows per label, and weights scaled so
+    that each label's sampled rows weigh what all its rows did."""
+    rng = np.random.default_rng(seed)
+    chosen = np.zeros(len(target), dtype=bool)
+    scaled = weights.astype(np.float64).copy()
+    for label in range(len(LABELS)):
+        rows = np.flatnonzero(labelled & (target == label))
+        if len(rows) > per_label:
+            picked = np.sort(rng.choice(rows, size=per_label, replace=False))
+            scaled[picked] *= weights[rows].sum() / weights[picked].sum()
+            rows = picked
+        chosen[rows] = True
+    return chosen, scaled
+
+
+def fit_calibration(log_probabilities: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+    """Temperature and per-label shift minimising the negative log-likelihood of ``target``.
+
+    The shift undoes the class weights and our authored examples' weight: fitted on
+    real rows, the probabilities match real pages' label shares.
+    """
+    from scipy.optimize import minimize
+
+    rows = np.arange(len(target))
+    k = log_probabilities.shape[1]
+
+    def loss(parameters: np.ndarray) -> float:
+        bias = np.concatenate([[0.0], parameters[1:]])
+        scaled = log_probabilities / np.exp(parameters[0]) + bias
+        scaled = scaled - scaled.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(scaled).sum(axis=1))
+        return float(-(scaled[rows, target] - log_norm).mean())
+
+    start = np.zeros(k)
+    start[0] = np.log(fit_temperature(log_probabilities, target))
+    result = minimize(loss, start, method="L-BFGS-B", bounds=[(np.log(0.05), np.log(20.0))] + [(-10.0, 10.0)] * (k - 1))
+    return float(np.exp(result.x[0])), np.concatenate([[0.0], result.x[1:]])
 
 
 def fit_temperature(log_probabilities: np.ndarray, target: np.ndarray) -> float:
@@ -326,8 +405,14 @@ def train(
     groups = data[groups_column] if groups_column in data.columns else data["doc_id"]
     authored = (data["corpus"] == "authored").to_numpy() if "corpus" in data.columns else np.zeros(len(data), bool)
     weights = np.where(authored, config.authored_weight, 1.0)
-    estimator = ParagraphClassifier(config).fit(data, data["label"].tolist(), groups=groups.tolist(), sample_weight=weights)
-    oof_report = evaluate_probabilities(data, estimator.oof_proba_, min_confidence=estimator.default_min_confidence_)
+    estimator = ParagraphClassifier(config).fit(
+        data, data["label"].tolist(), groups=groups.tolist(), sample_weight=weights, calibrate_on=~authored
+    )
+    # The figures describe real pages: our own examples train the model but are not scored.
+    scored = ~authored if (~authored).any() else np.ones(len(data), bool)
+    oof_report = evaluate_probabilities(
+        data[scored].reset_index(drop=True), estimator.oof_proba_[scored], min_confidence=estimator.default_min_confidence_
+    )
     manifest = {
         "newsclean_version": __version__,
         "library_versions": {

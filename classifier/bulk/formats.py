@@ -305,19 +305,10 @@ def _parquet_chunks(path: Path, start_row: int, chunk_rows: int) -> Iterator[Chu
         raise InputError(f"{path}, row {row + 1}: cannot read the Parquet file ({error})") from None
 
 
-def iter_documents(path: str | os.PathLike[str], *, text_column: str = "text") -> Iterator[tuple[str, str]]:
-    """(document id, text) of every usable row of a corpus, streaming.
-
-    The id is the row's ``doc_id`` or ``id`` field when it has one, else its row
-    number (1-based; for a folder, the file's relative path). Rows without a text
-    are left out.
-    """
+def _records(path: Path, fmt: str, text_column: str) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
+    """(document id, text, the row's fields) of every usable row; a folder's files have no fields."""
     import json
 
-    path = Path(path)
-    fmt = corpus_format(path)
-    if fmt is None:
-        raise InputError(f"{path} is not a corpus: give a folder or a {', '.join(CORPUS_SUFFIXES)} file")
     for chunk in read_chunks(path, fmt):
         payload = chunk.payload
         if fmt == "jsonl":
@@ -327,23 +318,64 @@ def iter_documents(path: str | os.PathLike[str], *, text_column: str = "text") -
                 except ValueError:
                     continue
                 if isinstance(record, dict) and isinstance(record.get(text_column), str):
-                    yield str(record.get("doc_id", record.get("id", number))), record[text_column]
+                    yield str(record.get("doc_id", record.get("id", number))), record[text_column], record
         elif fmt == "csv":
             names = payload.header
             for number, values in enumerate(payload.records, start=chunk.first_row + 1):
                 record = dict(zip(names, values, strict=False))
                 if isinstance(record.get(text_column), str):
-                    yield str(record.get("doc_id", record.get("id", number))), record[text_column]
+                    yield str(record.get("doc_id", record.get("id", number))), record[text_column], record
         elif fmt == "parquet":
             for number, record in enumerate(payload.to_pylist(), start=chunk.first_row + 1):
                 if isinstance(record.get(text_column), str):
-                    yield str(record.get("doc_id", record.get("id", number))), record[text_column]
+                    yield str(record.get("doc_id", record.get("id", number))), record[text_column], record
         else:
             for name in payload.files:
                 try:
-                    yield name, (Path(payload.root) / name).read_bytes().decode("utf-8-sig")
+                    yield name, (Path(payload.root) / name).read_bytes().decode("utf-8-sig"), None
                 except UnicodeDecodeError:
                     continue
+
+
+def _corpus_format(path: Path) -> str:
+    fmt = corpus_format(path)
+    if fmt is None:
+        raise InputError(f"{path} is not a corpus: give a folder or a {', '.join(CORPUS_SUFFIXES)} file")
+    return fmt
+
+
+def iter_documents(path: str | os.PathLike[str], *, text_column: str = "text") -> Iterator[tuple[str, str]]:
+    """(document id, text) of every usable row of a corpus, streaming.
+
+    The id is the row's ``doc_id`` or ``id`` field when it has one, else its row
+    number (1-based; for a folder, the file's relative path). Rows without a text
+    are left out.
+    """
+    path = Path(path)
+    for doc_id, text, _ in _records(path, _corpus_format(path), text_column):
+        yield doc_id, text
+
+
+def count_site_repeats(path: str | os.PathLike[str], *, text_column: str = "text") -> Any:
+    """How many rows of each site hold each paragraph: a first pass over a corpus.
+
+    The site is the row's ``domain`` field, else its ``url``'s host; rows with
+    neither (and folders of .txt files) are not counted. Returns a
+    ``classifier.repeats.SiteRepeats``.
+    """
+    from classifier.bulk.report import domain_of
+    from classifier.repeats import SiteRepeats
+    from classifier.text import split_paragraphs
+
+    path = Path(path)
+
+    def pages() -> Iterator[tuple[str | None, list[str]]]:
+        for _, text, record in _records(path, _corpus_format(path), text_column):
+            domain = domain_of(record)
+            if domain:
+                yield domain, [paragraph.text for paragraph in split_paragraphs(text)]
+
+    return SiteRepeats.count(pages())
 
 
 # -- sinks ---------------------------------------------------------------------------

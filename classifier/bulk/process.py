@@ -52,6 +52,8 @@ class JobOptions:
     html: bool = False
     model_path: str | None = None
     source: str = ""  # the input's name, for messages
+    #: Pages per (site, paragraph) from a first pass (``--site-repeats``), or None.
+    site_repeats: Any = None
 
     @property
     def labels_column(self) -> bool:
@@ -153,9 +155,11 @@ def analyse(documents: Documents, options: JobOptions, *, model: Any = None, thr
     counts = [len(paragraphs) for paragraphs in splits]
     total = sum(counts)
     if total:
-        probabilities = np.concatenate(
-            model.predict_proba_documents([[paragraph.text for paragraph in paragraphs] for paragraphs in splits])
-        )
+        texts = [[paragraph.text for paragraph in paragraphs] for paragraphs in splits]
+        repeats = None
+        if options.site_repeats is not None:
+            repeats = [options.site_repeats.lookup(domain, page) for domain, page in zip(documents.domains, texts, strict=True)]
+        probabilities = np.concatenate(model.predict_proba_documents(texts, site_repeats=repeats))
     else:
         probabilities = np.zeros((0, len(LABELS)))
     best = probabilities.argmax(axis=1) if total else np.zeros(0, dtype=np.int64)

@@ -89,6 +89,9 @@ class CorpusJob:
     html: bool = False
     model: str | os.PathLike[str] | None = None
     chunk_rows: int | None = None  # None: 256 documents a chunk on one process, 128 on several
+    #: Count in a first pass how many pages of each site hold each paragraph, and give
+    #: the model that count (sites come from a ``domain`` or ``url`` field).
+    site_repeats: bool = False
     progress: bool | None = None  # None: a bar when standard error is a terminal
 
 
@@ -177,6 +180,7 @@ def _signature(job: CorpusJob, fmt: str, model: Any, threshold: float) -> dict[s
         "min_confidence": threshold,
         "labels": job.labels,
         "html": job.html,
+        "site_repeats": job.site_repeats,
         "removed": str(Path(job.removed).resolve()) if job.removed else None,
         "model": model.manifest.get("checksum"),
     }
@@ -287,6 +291,21 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
     model = load_model(job.model)
     threshold = model.default_min_confidence if job.min_confidence is None else float(job.min_confidence)
     model_path = None if job.model is None else str(Path(job.model).resolve())
+    site_repeats = None
+    if job.site_repeats and job.html:
+        raise InputError("--site-repeats counts paragraphs of the text column; it cannot be combined with --html yet")
+    if job.site_repeats:
+        if getattr(model, "site_repeats", False):
+            from classifier.bulk.formats import count_site_repeats
+
+            started_count = time.perf_counter()
+            site_repeats = count_site_repeats(source, text_column=job.text_column)
+            say(
+                f"counted {len(site_repeats.keys):,} distinct paragraphs per site "
+                f"in {time.perf_counter() - started_count:.1f}s (first pass)"
+            )
+        else:
+            say("this model does not read site repeats (it was trained without them): --site-repeats has no effect")
     options = JobOptions(
         mode=job.mode,
         text_column=job.text_column,
@@ -297,6 +316,7 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
         html=job.html,
         model_path=model_path,
         source=str(source),
+        site_repeats=site_repeats,
     )
     signature = _signature(job, fmt, model, threshold)
     output = Path(job.output) if job.output is not None else None

@@ -33,6 +33,12 @@ OnErrorOption = typer.Option(
 )
 JobsOption = typer.Option(None, "--jobs", "-j", min=1, help="Corpus: processes to use [default: every core].")
 ChunkRowsOption = typer.Option(None, "--chunk-rows", min=1, hidden=True)
+SiteRepeatsOption = typer.Option(
+    False,
+    "--site-repeats",
+    help="Corpora: first count how many pages of each site (domain or url field) repeat each paragraph, and let the "
+    "model use it (a line on many pages of one site is almost always residue).",
+)
 
 ModelOption = typer.Option(
     None, "--model", "-m", help="Model folder (default: the model shipped with newsclean).", show_default=False

@@ -21,6 +21,7 @@ from classifier.cli._common import (
     OnError,
     OnErrorOption,
     ResumeOption,
+    SiteRepeatsOption,
     TextColumnOption,
     handle_errors,
     load,
@@ -70,6 +71,7 @@ def classify_command(
     html: bool = typer.Option(False, "--html", help="The input is HTML: extract the text with trafilatura, then classify it."),
     model: Path | None = ModelOption,
     chunk_rows: int | None = ChunkRowsOption,
+    site_repeats: bool = SiteRepeatsOption,
 ) -> None:
     """Label every paragraph: reporting, donation_appeal or ui_residue.
 
@@ -97,6 +99,7 @@ def classify_command(
             html=html,
             model=model,
             chunk_rows=chunk_rows,
+            site_repeats=site_repeats,
         )
         run_corpus_command(job, report)
         return

@@ -18,6 +18,7 @@ from classifier.cli._common import (
     OnError,
     OnErrorOption,
     ResumeOption,
+    SiteRepeatsOption,
     TextColumnOption,
     handle_errors,
     load,
@@ -71,6 +72,7 @@ def clean_command(
     html: bool = typer.Option(False, "--html", help="The input is HTML: extract the text with trafilatura, then clean it."),
     model: Path | None = ModelOption,
     chunk_rows: int | None = ChunkRowsOption,
+    site_repeats: bool = SiteRepeatsOption,
 ) -> None:
     """Print the article without donation appeals and interface residue.
 
@@ -103,6 +105,7 @@ def clean_command(
             html=html,
             model=model,
             chunk_rows=chunk_rows,
+            site_repeats=site_repeats,
         )
         run_corpus_command(job, report)
         return

@@ -1,0 +1,110 @@
+"""Repetition across a site: how many pages of one domain carry a paragraph verbatim.
+
+A line that recurs on many pages of one site is almost always its furniture (menus,
+newsletter boxes, footers); a sentence of reporting is written once. In the labelled
+corpus, of the paragraphs found on five or more pages of their site, 17% are
+reporting, against 86% of those found on one page only. The count is an input of the
+model's second stage; where it is unknown (one article at a time) it reads as 1.
+
+Counting keeps one 8-byte key per distinct (domain, paragraph) and page, so a corpus
+of ten million paragraphs needs about 160 MB at the peak of a count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# Chunks of keys are merged once they hold this many, which bounds the memory a count
+# holds beyond its result.
+_MERGE_EVERY = 1 << 22
+
+
+def paragraph_keys(domain: str | None, texts: Sequence[str]) -> np.ndarray:
+    """Stable 64-bit keys of a page's paragraphs on its site (the same in every process)."""
+    prefix = (domain or "").strip().lower().encode("utf-8", "surrogatepass") + b"\x1f"
+    keys = np.empty(len(texts), dtype=np.uint64)
+    for i, text in enumerate(texts):
+        digest = hashlib.blake2b(prefix + text.strip().encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        keys[i] = int.from_bytes(digest, "little")
+    return keys
+
+
+@dataclass(frozen=True)
+class SiteRepeats:
+    """Pages per (domain, paragraph), as sorted keys and their counts."""
+
+    keys: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def count(cls, pages: Iterable[tuple[str | None, Sequence[str]]]) -> SiteRepeats:
+        """Count over ``(domain, paragraphs)`` pages; pages without a domain are not counted."""
+        pending: list[np.ndarray] = []
+        held = 0
+        keys = np.zeros(0, dtype=np.uint64)
+        counts = np.zeros(0, dtype=np.int64)
+        for domain, texts in pages:
+            if not domain or not texts:
+                continue
+            # A paragraph repeated within one page counts once for that page.
+            unique = np.unique(paragraph_keys(domain, texts))
+            pending.append(unique)
+            held += len(unique)
+            if held >= _MERGE_EVERY:
+                keys, counts = _merge(keys, counts, np.concatenate(pending))
+                pending, held = [], 0
+        if pending:
+            keys, counts = _merge(keys, counts, np.concatenate(pending))
+        return cls(keys=keys, counts=counts)
+
+    def lookup(self, domain: str | None, texts: Sequence[str]) -> np.ndarray:
+        """Pages of ``domain`` holding each paragraph (at least 1: this page)."""
+        if not domain or not len(self.keys) or not texts:
+            return np.ones(len(texts))
+        wanted = paragraph_keys(domain, texts)
+        where = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+        found = self.keys[where] == wanted
+        return np.where(found, np.maximum(self.counts[where], 1), 1).astype(np.float64)
+
+
+def _merge(keys: np.ndarray, counts: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    new_keys, new_counts = np.unique(new, return_counts=True)
+    all_keys = np.concatenate([keys, new_keys])
+    all_counts = np.concatenate([counts, new_counts])
+    merged, inverse = np.unique(all_keys, return_inverse=True)
+    return merged, np.bincount(inverse, weights=all_counts, minlength=len(merged)).astype(np.int64)
+
+
+def frame_site_repeats(frame) -> np.ndarray:
+    """Per row of a labelled table: pages of the row's domain that hold its text.
+
+    Pages are told apart by ``corpus`` and ``page_id`` where the table has them (one
+    page may come in several extractions), else by ``doc_id``; rows without a domain
+    get 1.
+    """
+    if "domain" not in frame.columns:
+        return np.ones(len(frame))
+    if "page_id" in frame.columns:
+        corpus = frame["corpus"].astype(str) + "/" if "corpus" in frame.columns else ""
+        pages = (corpus + frame["page_id"].astype(str)).tolist()
+    else:
+        pages = frame["doc_id"].astype(str).tolist()
+    domains = frame["domain"].tolist()
+    texts = frame["text"].tolist()
+    by_page: dict[tuple[str, str], list[str]] = {}
+    for domain, page, text in zip(domains, pages, texts, strict=True):
+        if isinstance(domain, str) and domain:
+            by_page.setdefault((domain, page), []).append(text)
+    repeats = SiteRepeats.count((domain, page_texts) for (domain, _), page_texts in by_page.items())
+    result = np.ones(len(frame))
+    rows_by_domain: dict[str, list[int]] = {}
+    for row, domain in enumerate(domains):
+        if isinstance(domain, str) and domain:
+            rows_by_domain.setdefault(domain, []).append(row)
+    for domain, rows in rows_by_domain.items():
+        result[rows] = repeats.lookup(domain, [texts[row] for row in rows])
+    return result
