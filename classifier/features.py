@@ -232,12 +232,16 @@ def paragraph_features(
     n_buckets: int = DEFAULT_BUCKETS,
     *,
     tokenizer: str = DEFAULT_TOKENIZER,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    content_words: bool = False,
+) -> tuple[np.ndarray, ...]:
     """Token features and shapes of paragraphs, computed a batch at a time.
 
     Returns ``(ids, owners, shapes)``: token feature ``ids[j]`` (see ``FeatureSpace``)
     occurs in paragraph ``owners[j]``, once per occurrence (term counts), and
-    ``shapes[i]`` is paragraph ``i``'s shape row.
+    ``shapes[i]`` is paragraph ``i``'s shape row. With ``content_words``, also
+    ``(content_owners, content_keys)``: the paragraph and a within-process key of each
+    word of ``CONTENT_WORD_LENGTH`` letters or more, known to the vocabulary or not
+    (see ``story_support``).
     """
     n = len(texts)
     space = FeatureSpace(len(vocabulary), n_buckets)
@@ -260,6 +264,14 @@ def paragraph_features(
     else:
         first_plural = second = word_lengths = currency = np.zeros(n)
     shapes = _shapes([text.strip() for text in texts], lowered, counts, word_lengths, first_plural, second, currency)
+    if content_words:
+        long_enough = [len(word) >= CONTENT_WORD_LENGTH for word in flat]
+        content_owners = owner[np.asarray(long_enough, dtype=bool)] if flat else np.zeros(0, dtype=np.int64)
+        # Python's hash: equal words get equal keys within this process, which is all
+        # that comparing paragraphs of one document needs; no weight depends on it.
+        content_keys = np.fromiter(
+            (hash(word) for word, keep in zip(flat, long_enough, strict=True) if keep), dtype=np.int64, count=len(content_owners)
+        )
 
     pair = known[:-1] & known[1:] & (owner[:-1] == owner[1:])
     has_words = counts > 0
@@ -274,7 +286,50 @@ def paragraph_features(
         ]
     )
     owners = np.concatenate([owner[known], owner[:-1][pair], np.flatnonzero(has_words)[first_known], np.flatnonzero(~has_words)])
+    if content_words:
+        return ids, owners, shapes, content_owners, content_keys
     return ids, owners, shapes
+
+
+#: Words this long or longer carry a story's topic (names, places, nouns); shorter
+#: ones are mostly function words, which every paragraph shares.
+CONTENT_WORD_LENGTH = 5
+N_STORY = 3
+
+
+def story_support(
+    content_owners: np.ndarray, content_keys: np.ndarray, documents: np.ndarray, reporting: np.ndarray
+) -> np.ndarray:
+    """How much of each paragraph's vocabulary the rest of its document's story shares.
+
+    The article's own sub-headings and captions share names and nouns with its
+    reporting; teasers for other stories, menus and appeals share few. For each
+    paragraph (rows of ``reporting``, the first-pass probability of reporting;
+    ``documents`` numbers each paragraph's document) three columns: the mean, over its
+    distinct content words, of how much reporting elsewhere in the document uses the
+    word (capped at 1); the share of them used anywhere else in the document; and
+    log(1 + distinct content words).
+    """
+    n = len(reporting)
+    result = np.zeros((n, N_STORY))
+    if not len(content_owners):
+        return result
+    # Distinct (paragraph, word) pairs, with the word keyed within its document.
+    doc_keys = content_keys.astype(np.uint64) ^ (documents[content_owners].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    pairs = np.unique(np.column_stack([content_owners.astype(np.uint64), doc_keys]), axis=0)
+    owners = pairs[:, 0].astype(np.int64)
+    words, word_index = np.unique(pairs[:, 1], return_inverse=True)
+    weight = reporting[owners]
+    everywhere = np.bincount(word_index, weights=weight, minlength=len(words))
+    paragraphs = np.bincount(word_index, minlength=len(words))
+    elsewhere = np.minimum(everywhere[word_index] - weight, 1.0)
+    shared = (paragraphs[word_index] > 1).astype(np.float64)
+    distinct = np.bincount(owners, minlength=n)
+    has = distinct > 0
+    result[has, 0] = np.bincount(owners, weights=elsewhere, minlength=n)[has] / distinct[has]
+    result[has, 1] = np.bincount(owners, weights=shared, minlength=n)[has] / distinct[has]
+    result[:, 2] = np.log1p(distinct)
+    return result
 
 
 def feature_names(
@@ -309,6 +364,7 @@ def context_features(
     texts: Sequence[str],
     *,
     site_repeats: np.ndarray | None = None,
+    story: np.ndarray | None = None,
 ) -> np.ndarray:
     """Second-pass features of one document's paragraphs (rows in document order).
 
@@ -371,4 +427,8 @@ def context_features(
     blocks.append(neighbours)
     if site_repeats is not None:
         blocks.append(np.log1p(np.maximum(np.asarray(site_repeats, dtype=np.float64) - 1.0, 0.0))[:, None])
+    if story is not None:
+        # The paragraph's own support, and its neighbours' (a teaser block is a run).
+        padded_story = np.vstack([np.zeros((1, N_STORY)), story, np.zeros((1, N_STORY))])
+        blocks += [story, padded_story[:-2, :2], padded_story[2:, :2]]
     return np.hstack(blocks)

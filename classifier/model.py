@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from classifier.errors import ModelError, ModelFormatError, ModelIntegrityError
-from classifier.features import SHAPE_FEATURES, context_features, feature_names, paragraph_features
+from classifier.features import SHAPE_FEATURES, context_features, feature_names, paragraph_features, story_support
+from classifier.labels import REPORTING
 
 #: Written into every manifest; a reader refuses folders from a newer format.
 FORMAT_VERSION = 1
@@ -73,6 +74,9 @@ class Model:
     #: Added to the tempered scores, per label: moves the probabilities from the
     #: weighted training mix to real pages' label shares (None: no shift).
     class_bias: np.ndarray | None = None
+    #: Whether stage two reads how much of each paragraph's vocabulary the rest of its
+    #: document shares (``classifier.features.story_support``).
+    story_support: bool = False
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -81,9 +85,17 @@ class Model:
 
     # -- prediction -------------------------------------------------------------
 
-    def first_pass(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Stage-one probabilities and the shape rows of paragraphs (any documents)."""
-        ids, owners, shapes = paragraph_features(texts, self.vocabulary, self.n_buckets, tokenizer=self.tokenizer)
+    def first_pass(self, texts: Sequence[str], *, content: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Stage-one probabilities and the shape rows of paragraphs (any documents).
+
+        A list given as ``content`` receives the paragraphs' content words (owners, keys).
+        """
+        features = paragraph_features(
+            texts, self.vocabulary, self.n_buckets, tokenizer=self.tokenizer, content_words=content is not None
+        )
+        ids, owners, shapes = features[:3]
+        if content is not None:
+            content.extend(features[3:])
         n = len(texts)
         counts = np.bincount(owners, minlength=n)
         gathered = self.token_coef[ids]
@@ -123,7 +135,12 @@ class Model:
         flat = [text for document in documents for text in document]
         if not flat:
             return [np.zeros((0, len(self.labels))) for _ in documents]
-        first, shapes = self.first_pass(flat)
+        content: list | None = [] if self.story_support else None
+        first, shapes = self.first_pass(flat, content=content)
+        story = None
+        if content is not None:
+            document_of = np.repeat(np.arange(len(documents)), [len(document) for document in documents])
+            story = story_support(content[0], content[1], document_of, first[:, self.labels.index(REPORTING)])
         contexts: list[np.ndarray] = []
         start = 0
         for number, document in enumerate(documents):
@@ -132,7 +149,15 @@ class Model:
                 repeats = None
                 if self.site_repeats:
                     repeats = site_repeats[number] if site_repeats is not None else np.ones(len(document))
-                contexts.append(context_features(first[start:end], shapes[start:end], document, site_repeats=repeats))
+                contexts.append(
+                    context_features(
+                        first[start:end],
+                        shapes[start:end],
+                        document,
+                        site_repeats=repeats,
+                        story=None if story is None else story[start:end],
+                    )
+                )
             start = end
         probabilities = self.second_pass(np.vstack(contexts))
         results: list[np.ndarray] = []
@@ -170,8 +195,9 @@ class Model:
 def link(scores: np.ndarray, kind: str) -> np.ndarray:
     """Probabilities from linear scores."""
     if kind == "ovr":
-        probabilities = 1.0 / (1.0 + np.exp(-scores))
-        return probabilities / probabilities.sum(axis=1, keepdims=True)
+        # One sigmoid per label, normalised; in log space, so that a row of scores far
+        # below zero (sigmoids that underflow to 0) still gives their true ratios.
+        return softmax(-np.logaddexp(0.0, -scores))
     return softmax(scores)
 
 
@@ -238,6 +264,7 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
         manifest["stage1_link"] = model.stage1_link
         manifest["tokenizer"] = model.tokenizer
         manifest["site_repeats"] = model.site_repeats
+        manifest["story_support"] = model.story_support
         manifest["files"] = {name: _sha256(staging / name) for name in ARTIFACT_FILES}
         manifest["checksum"] = _manifest_checksum(manifest)
         (staging / MANIFEST).write_text(_canonical(manifest), encoding="utf-8")
@@ -342,6 +369,7 @@ def _load_v1(folder: Path, manifest: dict[str, Any]) -> Model:
         stage1_link=str(manifest.get("stage1_link", "softmax")),
         tokenizer=str(manifest.get("tokenizer", "words")),
         site_repeats=bool(manifest.get("site_repeats", False)),
+        story_support=bool(manifest.get("story_support", False)),
         manifest=manifest,
     )
 

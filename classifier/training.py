@@ -24,9 +24,11 @@ from classifier.features import (
     DEFAULT_BUCKETS,
     DEFAULT_TOKENIZER,
     N_SHAPE,
+    SHAPE_FEATURES,
     FeatureSpace,
     context_features,
     paragraph_features,
+    story_support,
     words_of,
 )
 from classifier.labels import LABELS, REPORTING
@@ -58,11 +60,18 @@ class TrainingConfig:
     #: Weight of the examples we wrote ourselves (corpus "authored") against real
     #: scraped ones: few, but they carry the whole-block appeals that real pages
     #: seldom keep.
-    authored_weight: float = 5.0
+    authored_weight: float = 20.0
     #: See ``classifier.features.TOKENIZERS``.
     tokenizer: str = DEFAULT_TOKENIZER
     #: Give stage two the pages of a site that hold each paragraph (``classifier.repeats``).
     site_repeats: bool = True
+    #: Shape features stage one leaves to stage two. Length alone says "reporting" so
+    #: loudly in a linear model that a long appeal's words cannot outvote it; stage
+    #: two, which sees length too, weighs it against what the words said.
+    stage1_without: tuple[str, ...] = ("log_chars", "log_words", "short_line")
+    #: Give stage two how much of each paragraph's vocabulary the rest of its document
+    #: shares (``classifier.features.story_support``).
+    story_support: bool = True
     random_state: int = 0
 
 
@@ -117,6 +126,9 @@ class ParagraphClassifier:
 
         tokens = _token_matrix(ids, owners, len(shapes), self.feature_space_.size)
         scaled = (shapes - self.shape_mean_) / self.shape_scale_
+        if self.config_.stage1_without:
+            scaled = scaled.copy()
+            scaled[:, [SHAPE_FEATURES.index(name) for name in self.config_.stage1_without]] = 0.0
         return sparse.hstack([tokens, sparse.csr_matrix(scaled)], format="csr")
 
     def _new_stage1(self) -> Any:
@@ -151,18 +163,26 @@ class ParagraphClassifier:
 
         return LogisticRegression(C=1.0, max_iter=2000)
 
-    def _contexts(self, frame: pd.DataFrame, first: np.ndarray, shapes: np.ndarray) -> np.ndarray:
+    def _contexts(self, frame: pd.DataFrame, first: np.ndarray, shapes: np.ndarray, content: Sequence[np.ndarray]) -> np.ndarray:
         texts = frame["text"].tolist()
         positions = frame["position"].to_numpy()
         repeats = frame_site_repeats(frame) if self.config_.site_repeats else None
+        groups = documents(frame)
+        story = None
+        if self.config_.story_support:
+            document_of = np.zeros(len(texts), dtype=np.int64)
+            for number, (_, rows) in enumerate(groups):
+                document_of[rows] = number
+            story = story_support(content[0], content[1], document_of, first[:, LABELS.index(REPORTING)])
         result: np.ndarray | None = None
-        for _, rows in documents(frame):
+        for _, rows in groups:
             ordered = np.asarray(sorted(rows, key=lambda row: positions[row]))
             block = context_features(
                 first[ordered],
                 shapes[ordered],
                 [texts[row] for row in ordered],
                 site_repeats=None if repeats is None else repeats[ordered],
+                story=None if story is None else story[ordered],
             )
             if result is None:
                 result = np.zeros((len(texts), block.shape[1]))
@@ -204,8 +224,8 @@ class ParagraphClassifier:
             tokenizer=self.config_.tokenizer,
         )
         self.feature_space_ = FeatureSpace(len(self.vocabulary_), self.config_.bigram_buckets)
-        ids, owners, shapes = paragraph_features(
-            texts, self.vocabulary_, self.config_.bigram_buckets, tokenizer=self.config_.tokenizer
+        ids, owners, shapes, *content = paragraph_features(
+            texts, self.vocabulary_, self.config_.bigram_buckets, tokenizer=self.config_.tokenizer, content_words=True
         )
         self.shape_mean_ = shapes[labelled].mean(axis=0)
         scale = shapes[labelled].std(axis=0)
@@ -222,7 +242,7 @@ class ParagraphClassifier:
                 first_oof[test_rows] = stage1.predict_proba(design[test_rows])
             self.stage1_ = self._new_stage1().fit(design[labelled], target[labelled], sample_weight=weights[labelled])
 
-            contexts = self._contexts(X, first_oof, shapes)
+            contexts = self._contexts(X, first_oof, shapes, content)
             self.context_mean_ = contexts[labelled].mean(axis=0)
             context_scale = contexts[labelled].std(axis=0)
             self.context_scale_ = np.where(context_scale > 0, context_scale, 1.0)
@@ -257,11 +277,11 @@ class ParagraphClassifier:
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         texts = X["text"].tolist()
-        ids, owners, shapes = paragraph_features(
-            texts, self.vocabulary_, self.config_.bigram_buckets, tokenizer=self.config_.tokenizer
+        ids, owners, shapes, *content = paragraph_features(
+            texts, self.vocabulary_, self.config_.bigram_buckets, tokenizer=self.config_.tokenizer, content_words=True
         )
         first = self.stage1_.predict_proba(self._stage1_design(ids, owners, shapes))
-        contexts = self._contexts(X, first, shapes)
+        contexts = self._contexts(X, first, shapes, content)
         scaled = (contexts - self.context_mean_) / self.context_scale_
         return softmax(_log_proba(self.stage2_, scaled) / self.temperature_ + self.class_bias_)
 
@@ -298,6 +318,7 @@ class ParagraphClassifier:
             stage1_link="ovr",
             tokenizer=self.config_.tokenizer,
             site_repeats=self.config_.site_repeats,
+            story_support=self.config_.story_support,
             manifest=dict(manifest or {}),
         )
 
