@@ -17,6 +17,7 @@ import pandas as pd
 from classifier.bulk.process import LABELS_COLUMN, Documents, JobOptions, analyse
 from classifier.errors import InputError
 from classifier.labels import LABELS, REPORTING, label_index
+from classifier.repeats import SiteRepeats
 from classifier.text import split_paragraphs
 
 if TYPE_CHECKING:
@@ -66,22 +67,60 @@ def _texts(frame: pd.DataFrame, column: str, on_error: str) -> list[tuple[int, s
     return usable
 
 
+def _domains(frame: pd.DataFrame, needed: bool, domain_column: str) -> list[str | None]:
+    """Each row's site (None where it has none); all None when not ``needed``."""
+    if not needed:
+        return [None] * len(frame)
+    if domain_column not in frame.columns:
+        raise InputError(f"site_repeats needs each row's site: no column {domain_column!r} (name it with domain_column=...)")
+    return [value.strip().lower() if isinstance(value, str) and value.strip() else None for value in frame[domain_column]]
+
+
+def count_frame_site_repeats(frame: pd.DataFrame, *, column: str = "text", domain_column: str = "domain") -> SiteRepeats:
+    """Pages of each site (``domain_column``) that repeat each paragraph of ``column``.
+
+    Give the result as ``site_repeats=`` to ``classify_frame`` or ``clean_frame``, for
+    this frame or another from the same crawl.
+    """
+    domains = _domains(frame, True, domain_column)
+    texts = frame[column].tolist()
+    return SiteRepeats.count(
+        (domain, [p.text for p in split_paragraphs(text)])
+        for domain, text in zip(domains, texts, strict=True)
+        if domain and isinstance(text, str)
+    )
+
+
 def classify_frame(
-    frame: pd.DataFrame, *, column: str = "text", model: Model | None = None, on_error: str = "fail"
+    frame: pd.DataFrame,
+    *,
+    column: str = "text",
+    model: Model | None = None,
+    on_error: str = "fail",
+    site_repeats: SiteRepeats | None = None,
+    domain_column: str = "domain",
 ) -> pd.DataFrame:
     """Every paragraph of every document with its label and probabilities.
 
     One row per paragraph, indexed by its document's index label, with the columns
     ``position`` (0-based within the document), ``label``, ``probability``,
-    ``p_<label>`` for each label and ``text`` (the paragraph).
+    ``p_<label>`` for each label and ``text`` (the paragraph). ``site_repeats`` (from
+    ``count_frame_site_repeats``) gives the model how many pages of each row's site
+    repeat each paragraph.
     """
     loaded = _model(model)
+    domains = _domains(frame, site_repeats is not None, domain_column)
     usable = _texts(frame, column, on_error)
     pieces: list[pd.DataFrame] = []
     for start in range(0, len(usable), BATCH_DOCUMENTS):
         batch = usable[start : start + BATCH_DOCUMENTS]
         paragraphs = [[p.text for p in split_paragraphs(text)] for _, text in batch]
-        probabilities = loaded.predict_proba_documents(paragraphs)
+        repeats = None
+        if site_repeats is not None:
+            repeats = [
+                site_repeats.lookup(domains[position], texts) for (position, _), texts in zip(batch, paragraphs, strict=True)
+            ]
+        probabilities = loaded.predict_proba_documents(paragraphs, site_repeats=repeats)
         counts = [len(texts) for texts in paragraphs]
         if not sum(counts):
             continue
@@ -128,12 +167,14 @@ def clean_frame(
     model: Model | None = None,
     labels: bool = False,
     on_error: str = "fail",
+    site_repeats: SiteRepeats | None = None,
+    domain_column: str = "domain",
 ) -> pd.DataFrame:
     """A copy of ``frame`` with ``column`` cleaned (as ``classifier.clean`` does each text).
 
     With ``labels=True`` a ``paragraph_labels`` column holds, for each document, a
     list of {label, probability, kept} for its paragraphs (None where the text was
-    skipped).
+    skipped). ``site_repeats``: as for ``classify_frame``.
     """
     for label in keep:
         label_index(label)
@@ -141,15 +182,18 @@ def clean_frame(
     threshold = loaded.default_min_confidence if min_confidence is None else float(min_confidence)
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"min_confidence must lie between 0 and 1, got {threshold}")
+    domains = _domains(frame, site_repeats is not None, domain_column)
     usable = _texts(frame, column, on_error)
-    options = JobOptions(mode="clean", text_column=column, keep=tuple(keep), min_confidence=threshold, labels=labels)
+    options = JobOptions(
+        mode="clean", text_column=column, keep=tuple(keep), min_confidence=threshold, labels=labels, site_repeats=site_repeats
+    )
     values = frame[column].tolist()
     label_values: list[Any] = [None] * len(frame)
     for start in range(0, len(usable), BATCH_DOCUMENTS):
         batch = usable[start : start + BATCH_DOCUMENTS]
         documents = Documents()
         for position, text in batch:
-            documents.add(text, position + 1, position, None)
+            documents.add(text, position + 1, position, domains[position])
         analysis = analyse(documents, options, model=loaded, threshold=threshold)
         for slot, (position, _) in enumerate(batch):
             values[position] = analysis.outputs[slot]

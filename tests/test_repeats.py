@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from classifier.features import words_of
 from classifier.repeats import SiteRepeats, frame_site_repeats, paragraph_keys
@@ -125,3 +126,26 @@ def test_cli_site_repeats_keeps_every_row(tmp_path) -> None:
     assert [row["id"] for row in rows] == [1, 2, 3, 4]
     refused = CliRunner().invoke(app, ["clean", str(corpus), "-o", str(out), "--site-repeats", "--html"])
     assert refused.exit_code != 0 and "--html" in refused.output
+
+
+def test_frames_take_site_repeats_from_a_domain_column() -> None:
+    from classifier.frames import classify_frame, clean_frame, count_frame_site_repeats
+
+    frame = pd.DataFrame(
+        {
+            "text": ["Story one.\nSubscribe now", "Story two.\nSubscribe now", "Subscribe now"],
+            "domain": ["a.com", "A.com ", "b.com"],
+        }
+    )
+    repeats = count_frame_site_repeats(frame)
+    assert repeats.lookup("a.com", ["Subscribe now"]).tolist() == [2]
+    plain = classify_frame(frame)
+    counted = classify_frame(frame, site_repeats=repeats)
+    assert len(plain) == len(counted) == 5
+    # The shipped model reads the count: the repeated line's probabilities move.
+    assert not np.allclose(plain["p_ui_residue"].to_numpy()[[1, 3]], counted["p_ui_residue"].to_numpy()[[1, 3]])
+    assert np.allclose(plain["p_ui_residue"].to_numpy()[4], counted["p_ui_residue"].to_numpy()[4])
+    cleaned = clean_frame(frame, site_repeats=repeats)
+    assert list(cleaned.columns) == ["text", "domain"] and len(cleaned) == 3
+    with pytest.raises(Exception, match="domain_column"):
+        classify_frame(frame.drop(columns="domain"), site_repeats=repeats)
