@@ -128,15 +128,16 @@ class FeatureSpace:
 _ANY_DIGIT = re.compile(r"[0-9]")
 
 
-def _lowered(texts: Sequence[str]) -> list[str]:
-    """Lower-cased texts with every ASCII digit written as 0 (prices and dates generalise)."""
+def _lowered(texts: Sequence[str]) -> tuple[list[str], str]:
+    """Lower-cased texts with every ASCII digit written as 0 (prices and dates generalise),
+    and all of them joined (to look for a script once, not text by text)."""
     joined = "\n".join(texts).lower()
     if _ANY_DIGIT.search(joined):
         joined = _ANY_DIGIT.sub("0", joined)
     parts = joined.split("\n")
     if len(parts) != len(texts):  # a text held a line break: do it one at a time
         parts = [_ANY_DIGIT.sub("0", text.lower()).replace("\n", " ") for text in texts]
-    return parts
+    return parts, joined
 
 
 def _word_pattern(tokenizer: str, lowered: str) -> re.Pattern[str]:
@@ -245,8 +246,8 @@ def paragraph_features(
     """
     n = len(texts)
     space = FeatureSpace(len(vocabulary), n_buckets)
-    lowered = _lowered(texts)
-    pattern = _word_pattern(tokenizer, "\n".join(lowered))
+    lowered, joined = _lowered(texts)
+    pattern = _word_pattern(tokenizer, joined)
     word_lists = list(map(pattern.findall, lowered))
     counts = np.fromiter(map(len, word_lists), dtype=np.int64, count=n)
     flat = list(chain.from_iterable(word_lists))
@@ -371,7 +372,9 @@ def context_features(
     """Second-pass features of one document's paragraphs (rows in document order).
 
     With ``site_repeats`` (pages of the site holding each paragraph, 1 when unknown;
-    see ``classifier.repeats``) one more column: the log of the other pages.
+    see ``classifier.repeats``) one more column: the log of the other pages. With
+    ``story`` (``story_support`` rows of these paragraphs) its columns, and the first
+    two of each neighbour's.
     """
     n, k = probabilities.shape
     eps = 1e-6

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from classifier.bulk.process import LABELS_COLUMN, Documents, JobOptions, analyse
+from classifier.bulk.report import domain_of
 from classifier.errors import InputError
 from classifier.labels import LABELS, REPORTING, label_index
 from classifier.repeats import SiteRepeats
@@ -73,7 +74,7 @@ def _domains(frame: pd.DataFrame, needed: bool, domain_column: str) -> list[str 
         return [None] * len(frame)
     if domain_column not in frame.columns:
         raise InputError(f"site_repeats needs each row's site: no column {domain_column!r} (name it with domain_column=...)")
-    return [value.strip().lower() if isinstance(value, str) and value.strip() else None for value in frame[domain_column]]
+    return [domain_of({"domain": value}) for value in frame[domain_column]]
 
 
 def count_frame_site_repeats(frame: pd.DataFrame, *, column: str = "text", domain_column: str = "domain") -> SiteRepeats:

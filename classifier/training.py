@@ -346,6 +346,13 @@ def _capped_rows(
     return chosen, scaled
 
 
+def _mean_nll(scores: np.ndarray, target: np.ndarray) -> float:
+    """Mean negative log-likelihood of ``target`` under the softmax of ``scores``."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(shifted).sum(axis=1))
+    return float(-(shifted[np.arange(len(target)), target] - log_norm).mean())
+
+
 def fit_calibration(log_probabilities: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     """Temperature and per-label shift minimising the negative log-likelihood of ``target``.
 
@@ -354,15 +361,11 @@ def fit_calibration(log_probabilities: np.ndarray, target: np.ndarray) -> tuple[
     """
     from scipy.optimize import minimize
 
-    rows = np.arange(len(target))
     k = log_probabilities.shape[1]
 
     def loss(parameters: np.ndarray) -> float:
         bias = np.concatenate([[0.0], parameters[1:]])
-        scaled = log_probabilities / np.exp(parameters[0]) + bias
-        scaled = scaled - scaled.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(scaled).sum(axis=1))
-        return float(-(scaled[rows, target] - log_norm).mean())
+        return _mean_nll(log_probabilities / np.exp(parameters[0]) + bias, target)
 
     start = np.zeros(k)
     start[0] = np.log(fit_temperature(log_probabilities, target))
@@ -374,13 +377,8 @@ def fit_temperature(log_probabilities: np.ndarray, target: np.ndarray) -> float:
     """The temperature that minimises the negative log-likelihood of ``target``."""
     from scipy.optimize import minimize_scalar
 
-    rows = np.arange(len(target))
-
     def loss(log_temperature: float) -> float:
-        scaled = log_probabilities / np.exp(log_temperature)
-        scaled = scaled - scaled.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(scaled).sum(axis=1))
-        return float(-(scaled[rows, target] - log_norm).mean())
+        return _mean_nll(log_probabilities / np.exp(log_temperature), target)
 
     result = minimize_scalar(loss, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
     return float(np.exp(result.x))

@@ -355,6 +355,13 @@ def load_labels(labels_dir: str | Path) -> dict[str, dict[Key, tuple[dict, str]]
     return by_method
 
 
+def merge_methods(labels: dict[str, dict[Key, tuple[dict, str]]]) -> dict[Key, tuple[dict, str]]:
+    """One label per key from ``load_labels``: a reviewed row overrides an aligned one."""
+    merged: dict[Key, tuple[dict, str]] = dict(labels["aligned"])
+    merged.update(labels["reviewed"])
+    return merged
+
+
 def export_aligned_labels(paragraphs_parquet: str | Path, out_file: str | Path) -> int:
     """Write `reporting` alignments as committed label rows; returns the row count.
 
@@ -404,8 +411,7 @@ def join_labels(
     key has two different labels of the same method, LabelFormatError on bad rows.
     """
     labels = load_labels(labels_dir)
-    merged: dict[Key, tuple[dict, str]] = dict(labels["aligned"])
-    merged.update(labels["reviewed"])
+    merged = merge_methods(labels)
 
     table = pq.read_table(paragraphs_parquet)
     keys = zip(

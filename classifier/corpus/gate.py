@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 from joblib import Parallel, delayed
 
-from classifier.corpus.build import _process_page, doc_id, is_heldout_domain, load_labels
+from classifier.corpus.build import _process_page, doc_id, is_heldout_domain, load_labels, merge_methods
 from classifier.corpus.sources import PageRef, list_pages, load_page
 from classifier.errors import NewscleanError
 from classifier.labels import LABELS
@@ -83,9 +83,7 @@ def build_split(
     if missing:
         raise GateError(f"{len(missing)} gate page(s) are not in the corpora, e.g. {sorted(missing)[:3]}: re-pin the gate.")
     results = Parallel(n_jobs=jobs, batch_size=4)(delayed(_process_page)(ref, GATE_EXTRACTORS) for ref in refs)
-    labels = load_labels(labels_dir)
-    merged = dict(labels["aligned"])
-    merged.update(labels["reviewed"])
+    merged = merge_methods(load_labels(labels_dir))
 
     records = []
     stale = []

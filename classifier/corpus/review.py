@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .align import NON_REPORTING, REPORTING, UNCERTAIN, tokens
-from .build import LABELS, Key, load_labels, read_label_rows, write_label_rows
+from .build import LABELS, Key, _key, load_labels, read_label_rows, write_label_rows
 
 logger = logging.getLogger(__name__)
 
@@ -366,7 +366,7 @@ def apply_recheck(batch_keys: str | Path, answers_file: str | Path, labels_dir: 
     home: dict[Key, Path] = {}
     for path in sorted(Path(labels_dir).glob("reviewed_*.jsonl")):
         for _, row in read_label_rows(path):
-            home[(row["corpus"], row["page_id"], row["extractor"], int(row["position"]))] = path
+            home[_key(row)] = path
     by_file: dict[Path, list[str]] = defaultdict(list)
     lines = [
         line for line in Path(answers_file).read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")
@@ -375,7 +375,7 @@ def apply_recheck(batch_keys: str | Path, answers_file: str | Path, labels_dir: 
     for line in lines:
         short_id = line.split(None, 1)[0].strip("[]")
         k = keys.get(short_id)
-        path = None if k is None else home.get((k["corpus"], k["page_id"], k["extractor"], int(k["position"])))
+        path = None if k is None else home.get(_key(k))
         if path is None:
             orphans.append(short_id)
         else:
