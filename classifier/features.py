@@ -15,12 +15,11 @@ what the fitted one saw.
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, compress
+from itertools import compress, repeat
 
 import numpy as np
 
@@ -35,7 +34,7 @@ _WORD_OR_CJK_RE = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
 #: How text becomes tokens; a model records the one it was trained with.
 TOKENIZERS = ("words", "cjk-characters")
 DEFAULT_TOKENIZER = "cjk-characters"
-# Searched in lower-cased text whose digits are all 0 (see ``_lowered``). Each
+# Searched in lower-cased text (see ``_lowered``). Each
 # pattern starts with one character or class, which the regex engine scans for fast.
 CURRENCY_WORDS = frozenset("usd eur euro euros gbp chf pln zł sek kr dkk nok rub brl".split())
 _LINK_RE = re.compile(r"https?://|www\.|@\w|\.(?:com|org|net|de|fr|uk)\b")
@@ -81,16 +80,13 @@ SHAPE_FEATURES: tuple[str, ...] = (
 )
 N_SHAPE = len(SHAPE_FEATURES)
 
-# Marks found anywhere in a paragraph, each searched once over a whole batch.
+# Marks of more than one character, each searched once over a whole batch (single
+# characters are looked up with the character classes, see ``_CHARACTER_MARKS``).
 _MARKS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("has_price", re.compile(r"[$€£¥₹₽]")),
-    ("has_price", re.compile(r"0[.,]00\b")),
+    ("has_price", re.compile(r"[0-9][.,][0-9][0-9]\b")),
     ("has_link", _LINK_RE),
-    ("has_question", re.compile(r"\?")),
-    ("has_exclamation", re.compile(r"!")),
-    ("nav_separators", re.compile(r"[|»›→•]")),
     ("nav_separators", re.compile(r" / ")),
-    ("has_copyright", re.compile(r"©|\(c\)")),
+    ("has_copyright", re.compile(r"\(c\)")),
 )
 
 #: Hashed word-bigram buckets; the vocabulary holds unigrams only.
@@ -126,18 +122,25 @@ class FeatureSpace:
 
 
 _ANY_DIGIT = re.compile(r"[0-9]")
+_NEWLINE = re.compile("\n")
+# Written between paragraphs before one tokenizer pass over all of them. Lower-cased
+# text holds no capital B, so the token "B" can only be this mark.
+_BOUNDARY = "B"
 
 
-def _lowered(texts: Sequence[str]) -> tuple[list[str], str]:
-    """Lower-cased texts with every ASCII digit written as 0 (prices and dates generalise),
-    and all of them joined (to look for a script once, not text by text)."""
-    joined = "\n".join(texts).lower()
-    if _ANY_DIGIT.search(joined):
-        joined = _ANY_DIGIT.sub("0", joined)
-    parts = joined.split("\n")
-    if len(parts) != len(texts):  # a text held a line break: do it one at a time
-        parts = [_ANY_DIGIT.sub("0", text.lower()).replace("\n", " ") for text in texts]
-    return parts, joined
+def _lowered(texts: Sequence[str]) -> str:
+    """The texts lower-cased, a line break inside a text read as a space, joined by
+    line breaks: one line per text, searched once rather than text by text."""
+    joined = "\n".join(texts)
+    if joined.count("\n") != len(texts) - 1:
+        joined = "\n".join(text.replace("\n", " ") for text in texts)
+    return joined.lower()
+
+
+def _zero_digits(tokens: list[str]) -> list[str]:
+    """The tokens with every ASCII digit written as 0 (prices and dates generalise)."""
+    joined = "\n".join(tokens)
+    return _ANY_DIGIT.sub("0", joined).split("\n") if _ANY_DIGIT.search(joined) else tokens
 
 
 def _word_pattern(tokenizer: str, lowered: str) -> re.Pattern[str]:
@@ -153,31 +156,91 @@ def words_of(text: str, tokenizer: str = DEFAULT_TOKENIZER) -> list[str]:
     return _word_pattern(tokenizer, lowered).findall(lowered)
 
 
-@lru_cache(maxsize=1)
-def _character_classes() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Letter, upper-case, digit and space flags for every BMP code point.
+@dataclass(frozen=True, eq=False)
+class TokenTable:
+    """A vocabulary ready for one lookup per token.
 
-    Built once per process (about 10 ms); characters beyond the BMP count as none.
+    ``ids`` maps the vocabulary's words to their indices, then the pronoun and
+    currency words it lacks to the indices after them, then the paragraph boundary;
+    every other token is ``unknown``. Each array holds one fact per index: the word's
+    length and whether it is a first-person-plural pronoun, a second-person one or a
+    currency word.
     """
+
+    ids: dict[str, int]
+    n_words: int
+    boundary: int
+    lengths: np.ndarray
+    first_plural: np.ndarray
+    second_person: np.ndarray
+    currency: np.ndarray
+
+    @property
+    def unknown(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def from_vocabulary(cls, vocabulary: Mapping[str, int]) -> TokenTable:
+        ids = dict(vocabulary)
+        n_words = len(ids)
+        for word in sorted(FIRST_PLURAL | SECOND_PERSON | CURRENCY_WORDS):
+            ids.setdefault(word, len(ids))
+        boundary = ids.setdefault(_BOUNDARY, len(ids))
+        size = len(ids) + 1  # the last index: unknown words
+        lengths = np.zeros(size, dtype=np.int64)
+        lengths[np.fromiter(ids.values(), dtype=np.int64, count=len(ids))] = np.fromiter(
+            map(len, ids), dtype=np.int64, count=len(ids)
+        )
+        lengths[boundary] = 0
+        flags = []
+        for group in (FIRST_PLURAL, SECOND_PERSON, CURRENCY_WORDS):
+            flag = np.zeros(size)
+            flag[[ids[word] for word in group]] = 1.0
+            flags.append(flag)
+        return cls(ids, n_words, boundary, lengths, *flags)
+
+
+def token_table(vocabulary: Mapping[str, int] | TokenTable) -> TokenTable:
+    return vocabulary if isinstance(vocabulary, TokenTable) else TokenTable.from_vocabulary(vocabulary)
+
+
+# Character classes, one bit each, for every BMP code point (characters beyond it
+# count as spaces); bit 4 is added per character when the one before it is a space.
+_LETTER, _UPPER, _DIGIT, _SPACE, _AFTER_SPACE = 1, 2, 4, 8, 16
+# Marks that are single characters, found through the same code points as the classes.
+_CHARACTER_MARKS: dict[str, str] = {
+    **dict.fromkeys("$€£¥₹₽", "has_price"),
+    "?": "has_question",
+    "!": "has_exclamation",
+    **dict.fromkeys("|»›→•", "nav_separators"),
+    "©": "has_copyright",
+}
+
+
+@lru_cache(maxsize=1)
+def _character_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Class bits and mark numbers (1 + index into ``SHAPE_FEATURES``, 0 for none)
+    for every BMP code point; built once per process (about 10 ms)."""
     table = "".join(chr(code) if not 0xD800 <= code <= 0xDFFF else " " for code in range(0x10000))
-    flags = [
-        np.fromiter(map(test, table), dtype=bool, count=0x10000) for test in (str.isalpha, str.isupper, str.isdigit, str.isspace)
-    ]
-    return flags[0], flags[1], flags[2], flags[3]
+    classes = np.zeros(0x10000, dtype=np.uint8)
+    for bit, test in ((_LETTER, str.isalpha), (_UPPER, str.isupper), (_DIGIT, str.isdigit), (_SPACE, str.isspace)):
+        classes |= np.fromiter(map(test, table), dtype=bool, count=0x10000).astype(np.uint8) * np.uint8(bit)
+    marks = np.zeros(0x10000, dtype=np.uint8)
+    for character, name in _CHARACTER_MARKS.items():
+        marks[ord(character)] = 1 + SHAPE_FEATURES.index(name)
+    return classes, marks
 
 
-def _segment_sums(flags: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Sums of the boolean ``flags`` over each segment ``starts[i]:starts[i]+lengths[i]``."""
-    if len(flags) == 0:
-        return np.zeros(len(starts), dtype=np.int64)
-    # One-dimensional uint8 into int32 is by far numpy's fastest reduceat here.
-    sums = np.add.reduceat(flags.view(np.uint8), np.minimum(starts, len(flags) - 1), dtype=np.int32)
-    return np.where(lengths > 0, sums, 0)
+# Bits of the 32 class combinations: which of them count toward each sum.
+_COMBINATIONS = np.arange(32)
+_LETTERS, _UPPERS, _DIGITS = ((_COMBINATIONS & bit) > 0 for bit in (_LETTER, _UPPER, _DIGIT))
+_WORD_STARTS = ((_COMBINATIONS & _SPACE) == 0) & ((_COMBINATIONS & _AFTER_SPACE) > 0)
+_TITLED = _WORD_STARTS & _UPPERS
 
 
 def _shapes(
     stripped: list[str],
-    lowered: list[str],
+    lowered: str,
     counts: np.ndarray,
     word_lengths: np.ndarray,
     first_plural: np.ndarray,
@@ -190,17 +253,21 @@ def _shapes(
         return shapes
     column = {name: index for index, name in enumerate(SHAPE_FEATURES)}
     lengths = np.fromiter(map(len, stripped), dtype=np.int64, count=n)
-    starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
     codes = np.frombuffer("\n".join(stripped).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     codes = np.where(codes < 0x10000, codes, 0x20)
-    alpha, upper, digit, space = _character_classes()
-    is_upper = upper[codes]
-    blank = space[codes]
-    word_start = ~blank
-    word_start[1:] &= blank[:-1]
+    class_table, mark_table = _character_tables()
+    classes = class_table[codes]
+    # A paragraph's first character follows the line break joining it to the last.
+    classes[1:] |= (classes[:-1] & _SPACE) << 1
+    if len(classes):
+        classes[0] |= _AFTER_SPACE
+    # Each character counted once, in its paragraph's row and its class combination's
+    # column; the line breaks between paragraphs count in a row of their own.
+    paragraph = np.repeat(np.arange(n, dtype=np.int32) * 2, lengths + 1)[: len(codes)]
+    paragraph[np.cumsum(lengths + 1)[:-1] - 1] += 1
+    combinations = np.bincount(paragraph * 32 + classes, minlength=2 * n * 32).reshape(2 * n, 32)[::2]
     letters, uppers, digits, raw_words, titled = (
-        _segment_sums(flags, starts, lengths)
-        for flags in (alpha[codes], is_upper, digit[codes], word_start, word_start & is_upper)
+        combinations[:, selected].sum(axis=1) for selected in (_LETTERS, _UPPERS, _DIGITS, _WORD_STARTS, _TITLED)
     )
     per_word = np.where(counts > 0, 1.0 / np.maximum(counts, 1), 0.0)
     shapes[:, column["log_chars"]] = np.log1p(lengths)
@@ -218,18 +285,24 @@ def _shapes(
     shapes[:, column["ends_sentence"]] = [character in _SENTENCE_END for character in last]
     shapes[:, column["ends_colon"]] = [character == ":" for character in last]
     shapes[:, column["starts_bullet"]] = [text[:1] in _BULLETS for text in stripped]
-    lowered_joined = "\n".join(lowered)
-    lowered_starts = np.concatenate([[0], np.cumsum(np.fromiter(map(len, lowered), dtype=np.int64, count=n) + 1)[:-1]])
+    marked = np.flatnonzero(mark_table[codes])
+    if len(marked):
+        row = paragraph[marked] // 2
+        shapes[row, mark_table[codes[marked]].astype(np.int64) - 1] = 1.0
+    lowered_starts: np.ndarray | None = None
     for name, pattern in _MARKS:
-        positions = np.fromiter((match.start() for match in pattern.finditer(lowered_joined)), dtype=np.int64)
+        positions = np.fromiter((match.start() for match in pattern.finditer(lowered)), dtype=np.int64)
         if len(positions):
+            if lowered_starts is None:
+                breaks = np.fromiter((match.start() for match in _NEWLINE.finditer(lowered)), dtype=np.int64)
+                lowered_starts = np.concatenate([[0], breaks + 1])
             shapes[np.searchsorted(lowered_starts, positions, side="right") - 1, column[name]] = 1.0
     return shapes
 
 
 def paragraph_features(
     texts: Sequence[str],
-    vocabulary: Mapping[str, int],
+    vocabulary: Mapping[str, int] | TokenTable,
     n_buckets: int = DEFAULT_BUCKETS,
     *,
     tokenizer: str = DEFAULT_TOKENIZER,
@@ -242,36 +315,47 @@ def paragraph_features(
     ``shapes[i]`` is paragraph ``i``'s shape row. With ``content_words``, also
     ``(content_owners, content_keys)``: the paragraph and a within-process key of each
     word of ``CONTENT_WORD_LENGTH`` letters or more, known to the vocabulary or not
-    (see ``story_support``).
+    (see ``story_support``). ``vocabulary`` may be given as its ``TokenTable``, which
+    saves building one per call.
     """
     n = len(texts)
-    space = FeatureSpace(len(vocabulary), n_buckets)
-    lowered, joined = _lowered(texts)
-    pattern = _word_pattern(tokenizer, joined)
-    word_lists = list(map(pattern.findall, lowered))
-    counts = np.fromiter(map(len, word_lists), dtype=np.int64, count=n)
-    flat = list(chain.from_iterable(word_lists))
-    unknown = space.n_words
-    get = vocabulary.get
-    words = np.asarray([get(word, unknown) for word in flat], dtype=np.int64)
-    owner = np.repeat(np.arange(n, dtype=np.int64), counts)
-    known = words < unknown
-
-    lengths = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
-    if flat:
-        first_plural = np.bincount(owner, weights=[word in FIRST_PLURAL for word in flat], minlength=n)
-        second = np.bincount(owner, weights=[word in SECOND_PERSON for word in flat], minlength=n)
-        currency = np.bincount(owner, weights=[word in CURRENCY_WORDS for word in flat], minlength=n)
-        word_lengths = np.bincount(owner, weights=lengths.astype(np.float64), minlength=n)
-    else:
-        first_plural = second = word_lengths = currency = np.zeros(n)
+    table = token_table(vocabulary)
+    space = FeatureSpace(table.n_words, n_buckets)
+    lowered = _lowered(texts)
+    # One pass of the tokenizer over every paragraph, each line break marked by a
+    # boundary token, which the lookup finds again.
+    tokens = _word_pattern(tokenizer, lowered).findall(lowered.replace("\n", f" {_BOUNDARY} ")) if n else []
+    looked_up = np.fromiter(map(table.ids.get, tokens, repeat(table.unknown)), dtype=np.int64, count=len(tokens))
+    # Every word the table knows has its digits as 0s already; only tokens it does not
+    # know can hold other digits, so only they are rewritten and looked up again.
+    missed = np.flatnonzero(looked_up == table.unknown)
+    rewritten = _zero_digits([tokens[index] for index in missed.tolist()])
+    looked_up[missed] = np.fromiter(map(table.ids.get, rewritten, repeat(table.unknown)), dtype=np.int64, count=len(missed))
+    unknown_tokens = list(compress(rewritten, (looked_up[missed] == table.unknown).tolist()))
+    is_boundary = looked_up == table.boundary
+    is_token = ~is_boundary
+    words = looked_up[is_token]
+    owner = np.cumsum(is_boundary)[is_token]
+    counts = np.bincount(owner, minlength=n)
+    known = words < space.n_words
+    lengths = table.lengths[words]
+    unknown = words == table.unknown
+    lengths[unknown] = np.fromiter(map(len, unknown_tokens), dtype=np.int64, count=len(unknown_tokens))
+    first_plural, second, currency = (
+        np.bincount(owner, weights=flags[words], minlength=n)
+        for flags in (table.first_plural, table.second_person, table.currency)
+    )
+    word_lengths = np.bincount(owner, weights=lengths, minlength=n)
     shapes = _shapes([text.strip() for text in texts], lowered, counts, word_lengths, first_plural, second, currency)
     if content_words:
         long_enough = lengths >= CONTENT_WORD_LENGTH
         content_owners = owner[long_enough]
-        # Python's hash: equal words get equal keys within this process, which is all
-        # that comparing paragraphs of one document needs; no weight depends on it.
-        content_keys = np.fromiter(map(hash, compress(flat, long_enough.tolist())), dtype=np.int64, count=len(content_owners))
+        # A word the table knows is keyed by its index; any other by Python's hash,
+        # which gives equal words equal keys within this process: all that comparing
+        # paragraphs of one document needs (no weight depends on a key).
+        keys = words.copy()
+        keys[unknown] = np.fromiter(map(hash, unknown_tokens), dtype=np.int64, count=len(unknown_tokens))
+        content_keys = keys[long_enough]
 
     pair = known[:-1] & known[1:] & (owner[:-1] == owner[1:])
     has_words = counts > 0
@@ -366,74 +450,104 @@ def context_features(
     shapes: np.ndarray,
     texts: Sequence[str],
     *,
+    lengths: Sequence[int] | np.ndarray | None = None,
     site_repeats: np.ndarray | None = None,
     story: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Second-pass features of one document's paragraphs (rows in document order).
+    """Second-pass features of paragraphs, rows in document order.
 
-    With ``site_repeats`` (pages of the site holding each paragraph, 1 when unknown;
-    see ``classifier.repeats``) one more column: the log of the other pages. With
-    ``story`` (``story_support`` rows of these paragraphs) its columns, and the first
-    two of each neighbour's.
+    ``lengths`` gives the paragraphs of each document in turn (default: all rows are
+    one document); no feature reaches across documents. With ``site_repeats`` (pages
+    of the site holding each paragraph, 1 when unknown; see ``classifier.repeats``)
+    one more column: the log of the other pages. With ``story`` (``story_support``
+    rows of these paragraphs) its columns, and the first two of each neighbour's.
     """
     n, k = probabilities.shape
+    sizes = np.asarray([n] if lengths is None else lengths, dtype=np.int64)
+    ends = np.cumsum(sizes)
+    document = np.repeat(np.arange(len(sizes)), sizes)
+    start = (ends - sizes)[document]
+    size = sizes[document]
+    index = np.arange(n) - start  # place in the document
+
+    def neighbour(values: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's neighbour ``offset`` rows away in its document (zeros where it
+        has none), and where it has none."""
+        missing = (index + offset < 0) | (index + offset >= size)
+        rows = np.clip(np.arange(n) + offset, 0, max(n - 1, 0))
+        return np.where(missing[:, None], 0.0, values[rows]), missing
+
     eps = 1e-6
     blocks: list[np.ndarray] = [np.log(np.clip(probabilities, eps, 1.0))]
-    reach = max(abs(offset) for offset in NEIGHBOUR_OFFSETS)
-    padded = np.vstack([np.zeros((reach, k)), probabilities, np.zeros((reach, k))])
-    index = np.arange(n)
+    shifted: dict[int, np.ndarray] = {}
     for offset in NEIGHBOUR_OFFSETS:
-        missing = ((index + offset < 0) | (index + offset >= n)).astype(float)
-        blocks.append(padded[reach + offset : reach + offset + n])
-        blocks.append(missing[:, None])
+        shifted[offset], missing = neighbour(probabilities, offset)
+        blocks += [shifted[offset], missing.astype(float)[:, None]]
     cumulative = np.vstack([np.zeros((1, k)), np.cumsum(probabilities, axis=0)])
+    rows = np.arange(n)
     lo = np.maximum(index - WINDOW, 0)
-    hi = np.minimum(index + 1 + WINDOW, n)
-    before = (cumulative[index] - cumulative[lo]) / np.maximum(index - lo, 1)[:, None]
-    after = (cumulative[hi] - cumulative[index + 1]) / np.maximum(hi - index - 1, 1)[:, None]
+    hi = np.minimum(index + 1 + WINDOW, size)
+    before = (cumulative[rows] - cumulative[start + lo]) / np.maximum(index - lo, 1)[:, None]
+    after = (cumulative[start + hi] - cumulative[rows + 1]) / np.maximum(hi - index - 1, 1)[:, None]
     blocks += [before, after]
-    non_reporting = probabilities[:, 1:]
-    running_max = np.maximum.accumulate(non_reporting, axis=0)
-    before_max = np.vstack([np.zeros((1, k - 1)), running_max[:-1]]) if n else running_max
-    reverse_max = np.maximum.accumulate(non_reporting[::-1], axis=0)[::-1]
-    after_max = np.vstack([reverse_max[1:], np.zeros((1, k - 1))]) if n else reverse_max
+    # The strongest non-reporting probability before and after each paragraph in its
+    # document: probabilities lie in [0, 1], so lifting each document by twice its
+    # number lets one running maximum over all rows stay within each document.
+    lift = 2.0 * document[:, None]
+    first, last = index == 0, index == size - 1
+    running = np.maximum.accumulate(probabilities[:, 1:] + lift, axis=0) - lift
+    before_max = np.where(first[:, None], 0.0, np.vstack([np.zeros((1, k - 1)), running[:-1]]))
+    # Backwards, later documents come first, so they are lowered instead.
+    reverse = np.maximum.accumulate((probabilities[:, 1:] - lift)[::-1], axis=0)[::-1] + lift
+    after_max = np.where(last[:, None], 0.0, np.vstack([reverse[1:], np.zeros((1, k - 1))]))
     blocks += [before_max, after_max]
     # Inside a block: a label strong both just before and just after this paragraph
     # (the "why we need money" paragraph between "Dear readers," and "Donate").
-    near_before = np.max([padded[reach + offset : reach + offset + n, 1:] for offset in (-3, -2, -1)], axis=0)
-    near_after = np.max([padded[reach + offset : reach + offset + n, 1:] for offset in (1, 2, 3)], axis=0)
+    near_before = np.max([shifted[offset][:, 1:] for offset in (-3, -2, -1)], axis=0)
+    near_after = np.max([shifted[offset][:, 1:] for offset in (1, 2, 3)], axis=0)
     blocks.append(np.minimum(near_before, near_after))
-    denominator = max(n - 1, 1)
-    seen: dict[str, int] = {}
-    repeats = np.zeros(n)
-    for i, text in enumerate(texts):
-        key = text.strip()
-        repeats[i] = seen.get(key, 0)
-        seen[key] = seen.get(key, 0) + 1
+    denominator = np.maximum(size - 1, 1)
     position = np.column_stack(
         [
             index / denominator,
-            (n - 1 - index) / denominator,
-            (index == 0).astype(float),
-            (index == n - 1).astype(float),
-            np.full(n, math.log1p(n)),
+            (size - 1 - index) / denominator,
+            first.astype(float),
+            last.astype(float),
+            np.log1p(size),
             np.log1p(index),
-            np.log1p(n - 1 - index),
-            np.log1p(repeats),
+            np.log1p(size - 1 - index),
+            np.log1p(_earlier_copies(texts, document)),
         ]
     )
     blocks += [position, shapes]
     neighbours = np.zeros((n, 4))
-    if n > 1:
-        neighbours[1:, 0] = shapes[:-1, 1]
-        neighbours[1:, 1] = shapes[:-1, 2]
-        neighbours[:-1, 2] = shapes[1:, 1]
-        neighbours[:-1, 3] = shapes[1:, 2]
+    neighbours[:, 0:2] = neighbour(shapes[:, 1:3], -1)[0]
+    neighbours[:, 2:4] = neighbour(shapes[:, 1:3], 1)[0]
     blocks.append(neighbours)
     if site_repeats is not None:
         blocks.append(np.log1p(np.maximum(np.asarray(site_repeats, dtype=np.float64) - 1.0, 0.0))[:, None])
     if story is not None:
         # The paragraph's own support, and its neighbours' (a teaser block is a run).
-        padded_story = np.vstack([np.zeros((1, N_STORY)), story, np.zeros((1, N_STORY))])
-        blocks += [story, padded_story[:-2, :2], padded_story[2:, :2]]
+        blocks += [story, neighbour(story[:, :2], -1)[0], neighbour(story[:, :2], 1)[0]]
     return np.hstack(blocks)
+
+
+def _earlier_copies(texts: Sequence[str], document: np.ndarray) -> np.ndarray:
+    """For each paragraph, how many earlier paragraphs of its document have the same
+    text (ignoring surrounding space)."""
+    n = len(texts)
+    if n == 0:
+        return np.zeros(0)
+    # Python's hash of the stripped text, mixed with the document's number: equal
+    # texts of one document share a key (a collision of 64-bit keys would count a
+    # different paragraph as a copy, too rare to matter).
+    keys = np.fromiter(map(hash, (text.strip() for text in texts)), dtype=np.int64, count=n).astype(np.uint64)
+    keys ^= document.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    _, group = np.unique(keys, return_inverse=True)
+    order = np.argsort(group, kind="stable")
+    sorted_groups = group[order]
+    run_start = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    first_of_run = np.repeat(run_start, np.diff(np.r_[run_start, n]))
+    copies = np.empty(n)
+    copies[order] = np.arange(n) - first_of_run
+    return copies

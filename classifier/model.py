@@ -20,13 +20,21 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from classifier.errors import ModelError, ModelFormatError, ModelIntegrityError
-from classifier.features import SHAPE_FEATURES, context_features, feature_names, paragraph_features, story_support
+from classifier.features import (
+    SHAPE_FEATURES,
+    TokenTable,
+    context_features,
+    feature_names,
+    paragraph_features,
+    story_support,
+)
 from classifier.labels import REPORTING
 
 #: Written into every manifest; a reader refuses folders from a newer format.
@@ -83,6 +91,11 @@ class Model:
     def default_min_confidence(self) -> float:
         return float(self.manifest.get("default_min_confidence", 0.5))
 
+    @cached_property
+    def token_table(self) -> TokenTable:
+        """The vocabulary prepared for lookups, built on first use."""
+        return TokenTable.from_vocabulary(self.vocabulary)
+
     # -- prediction -------------------------------------------------------------
 
     def first_pass(self, texts: Sequence[str], *, content: list | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +104,7 @@ class Model:
         A list given as ``content`` receives the paragraphs' content words (owners, keys).
         """
         features = paragraph_features(
-            texts, self.vocabulary, self.n_buckets, tokenizer=self.tokenizer, content_words=content is not None
+            texts, self.token_table, self.n_buckets, tokenizer=self.tokenizer, content_words=content is not None
         )
         ids, owners, shapes = features[:3]
         if content is not None:
@@ -137,35 +150,20 @@ class Model:
             return [np.zeros((0, len(self.labels))) for _ in documents]
         content: list | None = [] if self.story_support else None
         first, shapes = self.first_pass(flat, content=content)
+        lengths = np.fromiter(map(len, documents), dtype=np.int64, count=len(documents))
         story = None
         if content is not None:
-            document_of = np.repeat(np.arange(len(documents)), [len(document) for document in documents])
+            document_of = np.repeat(np.arange(len(documents)), lengths)
             story = story_support(content[0], content[1], document_of, first[:, self.labels.index(REPORTING)])
-        contexts: list[np.ndarray] = []
-        start = 0
-        for number, document in enumerate(documents):
-            end = start + len(document)
-            if end > start:
-                repeats = None
-                if self.site_repeats:
-                    repeats = site_repeats[number] if site_repeats is not None else np.ones(len(document))
-                contexts.append(
-                    context_features(
-                        first[start:end],
-                        shapes[start:end],
-                        document,
-                        site_repeats=repeats,
-                        story=None if story is None else story[start:end],
-                    )
-                )
-            start = end
-        probabilities = self.second_pass(np.vstack(contexts))
-        results: list[np.ndarray] = []
-        start = 0
-        for document in documents:
-            results.append(probabilities[start : start + len(document)])
-            start += len(document)
-        return results
+        repeats = None
+        if self.site_repeats:
+            repeats = (
+                np.concatenate([np.asarray(counts, dtype=np.float64) for counts in site_repeats])
+                if site_repeats is not None
+                else np.ones(len(flat))
+            )
+        context = context_features(first, shapes, flat, lengths=lengths, site_repeats=repeats, story=story)
+        return np.split(self.second_pass(context), np.cumsum(lengths)[:-1])
 
     def predict_proba(self, paragraphs: Sequence[str]) -> np.ndarray:
         """Probabilities (paragraphs × labels) for the paragraphs of one document."""
@@ -177,7 +175,7 @@ class Model:
         This reads stage one only: what the paragraph's own words and shape say.
         """
         column = self.labels.index(label)
-        ids, _, shapes = paragraph_features([text], self.vocabulary, self.n_buckets, tokenizer=self.tokenizer)
+        ids, _, shapes = paragraph_features([text], self.token_table, self.n_buckets, tokenizer=self.tokenizer)
         names = feature_names(text, self.vocabulary, self.n_buckets, tokenizer=self.tokenizer)
         count = len(ids)
         contributions: list[tuple[str, float]] = []
