@@ -18,7 +18,6 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import compress, repeat
 
 import numpy as np
@@ -204,9 +203,11 @@ def token_table(vocabulary: Mapping[str, int] | TokenTable) -> TokenTable:
     return vocabulary if isinstance(vocabulary, TokenTable) else TokenTable.from_vocabulary(vocabulary)
 
 
-# Character classes, one bit each, for every BMP code point (characters beyond it
-# count as spaces); bit 4 is added per character when the one before it is a space.
+# Character classes, one bit each, per BMP code point (characters beyond it count as
+# spaces); bit 4 is added per character when the one before it is a space.
 _LETTER, _UPPER, _DIGIT, _SPACE, _AFTER_SPACE = 1, 2, 4, 8, 16
+_NOT_YET = 128
+_BEYOND_BMP = 0x10000
 # Marks that are single characters, found through the same code points as the classes.
 _CHARACTER_MARKS: dict[str, str] = {
     **dict.fromkeys("$€£¥₹₽", "has_price"),
@@ -215,20 +216,30 @@ _CHARACTER_MARKS: dict[str, str] = {
     **dict.fromkeys("|»›→•", "nav_separators"),
     "©": "has_copyright",
 }
+# Filled in as code points are first seen: classifying all 65,536 up front would cost
+# a one-article run more than its whole classification. Writers racing on an entry
+# write the same value.
+_CLASSES = np.full(_BEYOND_BMP + 1, _NOT_YET, dtype=np.uint8)
+_CLASSES[_BEYOND_BMP] = _SPACE
+_MARK_NUMBERS = np.zeros(_BEYOND_BMP + 1, dtype=np.uint8)  # 1 + index into SHAPE_FEATURES
+for _character, _name in _CHARACTER_MARKS.items():
+    _MARK_NUMBERS[ord(_character)] = 1 + SHAPE_FEATURES.index(_name)
 
 
-@lru_cache(maxsize=1)
-def _character_tables() -> tuple[np.ndarray, np.ndarray]:
-    """Class bits and mark numbers (1 + index into ``SHAPE_FEATURES``, 0 for none)
-    for every BMP code point; built once per process (about 10 ms)."""
-    table = "".join(chr(code) if not 0xD800 <= code <= 0xDFFF else " " for code in range(0x10000))
-    classes = np.zeros(0x10000, dtype=np.uint8)
-    for bit, test in ((_LETTER, str.isalpha), (_UPPER, str.isupper), (_DIGIT, str.isdigit), (_SPACE, str.isspace)):
-        classes |= np.fromiter(map(test, table), dtype=bool, count=0x10000).astype(np.uint8) * np.uint8(bit)
-    marks = np.zeros(0x10000, dtype=np.uint8)
-    for character, name in _CHARACTER_MARKS.items():
-        marks[ord(character)] = 1 + SHAPE_FEATURES.index(name)
-    return classes, marks
+def _classes_of(codes: np.ndarray) -> np.ndarray:
+    """Class bits of code points (``_BEYOND_BMP`` standing for any beyond the BMP)."""
+    classes = _CLASSES[codes]
+    if (classes & _NOT_YET).any():
+        for code in np.unique(codes[(classes & _NOT_YET) > 0]).tolist():
+            character = chr(code) if not 0xD800 <= code <= 0xDFFF else " "
+            _CLASSES[code] = (
+                _LETTER * character.isalpha()
+                | _UPPER * character.isupper()
+                | _DIGIT * character.isdigit()
+                | _SPACE * character.isspace()
+            )
+        classes = _CLASSES[codes]
+    return classes
 
 
 # Bits of the 32 class combinations: which of them count toward each sum.
@@ -254,9 +265,8 @@ def _shapes(
     column = {name: index for index, name in enumerate(SHAPE_FEATURES)}
     lengths = np.fromiter(map(len, stripped), dtype=np.int64, count=n)
     codes = np.frombuffer("\n".join(stripped).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    codes = np.where(codes < 0x10000, codes, 0x20)
-    class_table, mark_table = _character_tables()
-    classes = class_table[codes]
+    codes = np.minimum(codes, _BEYOND_BMP)
+    classes = _classes_of(codes)
     # A paragraph's first character follows the line break joining it to the last.
     classes[1:] |= (classes[:-1] & _SPACE) << 1
     if len(classes):
@@ -285,10 +295,10 @@ def _shapes(
     shapes[:, column["ends_sentence"]] = [character in _SENTENCE_END for character in last]
     shapes[:, column["ends_colon"]] = [character == ":" for character in last]
     shapes[:, column["starts_bullet"]] = [text[:1] in _BULLETS for text in stripped]
-    marked = np.flatnonzero(mark_table[codes])
+    marked = np.flatnonzero(_MARK_NUMBERS[codes])
     if len(marked):
         row = paragraph[marked] // 2
-        shapes[row, mark_table[codes[marked]].astype(np.int64) - 1] = 1.0
+        shapes[row, _MARK_NUMBERS[codes[marked]].astype(np.int64) - 1] = 1.0
     lowered_starts: np.ndarray | None = None
     for name, pattern in _MARKS:
         positions = np.fromiter((match.start() for match in pattern.finditer(lowered)), dtype=np.int64)

@@ -96,6 +96,11 @@ class Model:
         """The vocabulary prepared for lookups, built on first use."""
         return TokenTable.from_vocabulary(self.vocabulary)
 
+    @cached_property
+    def _token_columns(self) -> np.ndarray:
+        """``token_coef`` a label per row: each label's weights lie together in memory."""
+        return np.ascontiguousarray(self.token_coef.T)
+
     # -- prediction -------------------------------------------------------------
 
     def first_pass(self, texts: Sequence[str], *, content: list | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -111,12 +116,11 @@ class Model:
             content.extend(features[3:])
         n = len(texts)
         counts = np.bincount(owners, minlength=n)
-        gathered = self.token_coef[ids]
         # Term counts scaled by 1/sqrt(tokens), as in training.
         norm = np.where(counts > 0, 1.0 / np.sqrt(np.maximum(counts, 1)), 0.0)
         # float64 even when no token is known (bincount of empty weights gives ints).
         scores = np.column_stack(
-            [np.bincount(owners, weights=gathered[:, column], minlength=n) for column in range(gathered.shape[1])]
+            [np.bincount(owners, weights=column.take(ids), minlength=n) for column in self._token_columns]
         ).astype(np.float64)
         scores *= norm[:, None]
         scores += ((shapes - self.shape_mean) / self.shape_scale) @ self.shape_coef
@@ -352,7 +356,7 @@ def _load_v1(folder: Path, manifest: dict[str, Any]) -> Model:
     layers = tuple((data[f"layer{number}_weights"], data[f"layer{number}_bias"]) for number in range(int(manifest["n_layers"])))
     return Model(
         labels=tuple(manifest["labels"]),
-        vocabulary={token: index for index, token in enumerate(tokens)},
+        vocabulary=dict(zip(tokens, range(len(tokens)), strict=True)),
         token_coef=data["token_coef"],
         shape_coef=data["shape_coef"],
         shape_mean=data["shape_mean"],

@@ -72,6 +72,11 @@ class TrainingConfig:
     #: Give stage two how much of each paragraph's vocabulary the rest of its document
     #: shares (``classifier.features.story_support``).
     story_support: bool = True
+    #: Stage two is the average (in log-probability) of the networks fitted for the
+    #: out-of-fold predictions, one per fold, rather than one more network fitted on
+    #: every row: five views of the data vote, which steadies the result on unseen
+    #: sites, and training saves a fit.
+    stage2_fold_average: bool = True
     random_state: int = 0
 
 
@@ -251,13 +256,18 @@ class ParagraphClassifier:
                 labelled, target, weights, self.config_.stage2_rows_per_label, self.config_.random_state
             )
             log_oof = np.zeros((len(texts), len(LABELS)))
+            networks = []
             for train_rows, test_rows in folds:
                 fit_rows = train_rows[stage2_rows[train_rows]]
                 stage2 = self._new_stage2().fit(scaled[fit_rows], target[fit_rows], sample_weight=stage2_weights[fit_rows])
                 log_oof[test_rows] = _log_proba(stage2, scaled[test_rows])
-            self.stage2_ = self._new_stage2().fit(
-                scaled[stage2_rows], target[stage2_rows], sample_weight=stage2_weights[stage2_rows]
-            )
+                networks.append(stage2)
+            if self.config_.stage2_fold_average:
+                self.stage2_ = AveragedNetworks(networks)
+            else:
+                self.stage2_ = self._new_stage2().fit(
+                    scaled[stage2_rows], target[stage2_rows], sample_weight=stage2_weights[stage2_rows]
+                )
 
         calibration = labelled & (np.ones(len(labels), bool) if calibrate_on is None else np.asarray(calibrate_on, bool))
         if not calibration.any():
@@ -282,7 +292,8 @@ class ParagraphClassifier:
         )
         first = self.stage1_.predict_proba(self._stage1_design(ids, owners, shapes))
         contexts = self._contexts(X, first, shapes, content)
-        scaled = ((contexts - self.context_mean_) / self.context_scale_).astype(np.float32)
+        # Double precision, as the exported model computes (the weights are the same).
+        scaled = (contexts - self.context_mean_) / self.context_scale_
         return softmax(_log_proba(self.stage2_, scaled) / self.temperature_ + self.class_bias_)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -294,13 +305,10 @@ class ParagraphClassifier:
         """The fitted model as plain arrays: what ``save_model`` writes."""
         n_tokens = self.feature_space_.size
         coef = self.stage1_.coef_.T
-        if hasattr(self.stage2_, "coefs_"):
-            layers = tuple(
-                (np.asarray(weights, dtype=np.float64), np.asarray(bias, dtype=np.float64))
-                for weights, bias in zip(self.stage2_.coefs_, self.stage2_.intercepts_, strict=True)
-            )
+        if isinstance(self.stage2_, AveragedNetworks):
+            layers = _averaged_layers([_layers_of(network) for network in self.stage2_.networks])
         else:
-            layers = ((self.stage2_.coef_.T.copy(), self.stage2_.intercept_.copy()),)
+            layers = _layers_of(self.stage2_)
         return Model(
             labels=LABELS,
             vocabulary=dict(self.vocabulary_),
@@ -321,6 +329,52 @@ class ParagraphClassifier:
             story_support=self.config_.story_support,
             manifest=dict(manifest or {}),
         )
+
+
+def _layers_of(network: Any) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The weights and biases of a fitted network (or of a linear model: one layer)."""
+    if hasattr(network, "coefs_"):
+        return tuple(
+            (np.asarray(weights, dtype=np.float64), np.asarray(bias, dtype=np.float64))
+            for weights, bias in zip(network.coefs_, network.intercepts_, strict=True)
+        )
+    return ((np.asarray(network.coef_.T, dtype=np.float64), np.asarray(network.intercept_, dtype=np.float64)),)
+
+
+def _averaged_layers(members: Sequence[tuple[tuple[np.ndarray, np.ndarray], ...]]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """One network whose output scores are the mean of the members' scores.
+
+    The members' hidden units sit side by side (each member's later layers read only
+    its own units), and the last layer divides by their number. The mean of scores
+    gives the same probabilities as the mean of log-probabilities: softmax ignores
+    each member's per-row constant.
+    """
+    from scipy.linalg import block_diag
+
+    k = len(members)
+    depth = len(members[0])
+    layers = []
+    for number in range(depth):
+        weights = [member[number][0] for member in members]
+        biases = [member[number][1] for member in members]
+        if number == depth - 1:
+            stacked = np.vstack(weights) if depth > 1 else np.sum(weights, axis=0)
+            layers.append((stacked / k, np.mean(biases, axis=0)))
+        elif number == 0:
+            layers.append((np.hstack(weights), np.concatenate(biases)))
+        else:
+            layers.append((block_diag(*weights), np.concatenate(biases)))
+    return tuple(layers)
+
+
+class AveragedNetworks:
+    """Stage two as the mean log-probability of several fitted networks."""
+
+    def __init__(self, networks: Sequence[Any]) -> None:
+        self.networks = list(networks)
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        return softmax(np.mean([_log_proba(network, features) for network in self.networks], axis=0))
 
 
 def _log_proba(estimator: Any, features: np.ndarray) -> np.ndarray:

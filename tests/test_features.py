@@ -109,3 +109,19 @@ def test_context_counts_earlier_copies_within_the_document_only() -> None:
     # The position block's last column is log(1 + earlier copies); the shapes follow it.
     copies = np.expm1(features[:, -(N_SHAPE + 4) - 1])
     np.testing.assert_allclose(copies, [0, 0, 0, 1])
+
+
+def test_character_classes_filled_as_seen_match_the_string_methods() -> None:
+    from classifier.features import _BEYOND_BMP, _DIGIT, _LETTER, _SPACE, _UPPER, _classes_of
+
+    codes = np.r_[np.arange(0x41, 0x7B), np.arange(_BEYOND_BMP, -1, -1)]  # some twice: filled once, then read
+    classes = _classes_of(codes)
+    for code, bits in zip(codes.tolist(), classes.tolist(), strict=True):
+        character = " " if code == _BEYOND_BMP or 0xD800 <= code <= 0xDFFF else chr(code)
+        expected = (
+            _LETTER * character.isalpha()
+            | _UPPER * character.isupper()
+            | _DIGIT * character.isdigit()
+            | _SPACE * character.isspace()
+        )
+        assert bits == expected, hex(code)
