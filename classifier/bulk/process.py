@@ -9,6 +9,7 @@ The model is loaded once per process (``init_worker``).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -77,17 +78,23 @@ class ChunkResult:
 _WORKER: dict[str, Any] = {}
 
 
+def one_blas_thread() -> Any:
+    """Limit this process to one BLAS thread (undone by the returned object's
+    ``restore`` or on leaving it as a context). Idle BLAS threads spin: a job asked
+    for N processes should take N cores, not N times the BLAS threads."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # threadpoolctl comes with scikit-learn; without it, no limit
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
 def init_worker(options: JobOptions, ignore_interrupt: bool = True) -> None:
     """Load the model into this process (a pool's initializer)."""
     if ignore_interrupt:
         # Ctrl-C is the parent's to handle: it stops the pool and keeps partial output.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:  # one BLAS thread per worker: the workers are the parallelism
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:
-        pass
+    one_blas_thread()  # the workers are the parallelism
     from classifier.api import load_model
 
     model = load_model(options.model_path)

@@ -48,6 +48,7 @@ from classifier.bulk.process import (
     JobOptions,
     csv_output_header,
     init_worker,
+    one_blas_thread,
     parquet_output_schema,
     process_chunk,
     set_worker_model,
@@ -202,8 +203,9 @@ def _results(
     if jobs <= 1 or small:
         # One job, or an input too small to pay for starting processes.
         set_worker_model(model, options)
-        for chunk in chain(first, chunks):
-            yield chunk.position, process_chunk(fmt, chunk.payload, chunk.first_row, chunk.rows)
+        with one_blas_thread():
+            for chunk in chain(first, chunks):
+                yield chunk.position, process_chunk(fmt, chunk.payload, chunk.first_row, chunk.rows)
         return
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
