@@ -19,7 +19,9 @@ from classifier.model import FORMAT_VERSION, load_model_folder
 def test_export_matches_scikit_learn(fitted, small_training_table) -> None:
     model, estimator = fitted
     expected = estimator.predict_proba(small_training_table)
-    assert np.abs(predict_table(model, small_training_table) - expected).max() < 1e-9
+    # Stage two runs in single precision, as it was trained (scikit-learn's reference
+    # here computes in double precision with the same weights).
+    assert np.abs(predict_table(model, small_training_table) - expected).max() < 1e-5
 
 
 def test_classes_follow_probability_columns(fitted) -> None:
