@@ -364,9 +364,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "speed" in sections:
             # One core means one BLAS thread too: idle BLAS threads spin, and their CPU
             # seconds would count against classification (the corpus workers do the same).
-            from threadpoolctl import threadpool_limits
+            from classifier.bulk.process import one_blas_thread
 
-            with threadpool_limits(1):
+            with one_blas_thread():
                 speed(figures, texts, documents, paragraphs, traf_wall, traf_cpu, repeats, quick, workdir)
         if "cold" in sections:
             cold_start(figures, 3 if quick else 10, args.previous, args.repo, workdir)

@@ -33,8 +33,6 @@ _WORD_OR_CJK_RE = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
 #: How text becomes tokens; a model records the one it was trained with.
 TOKENIZERS = ("words", "cjk-characters")
 DEFAULT_TOKENIZER = "cjk-characters"
-# Searched in lower-cased text (see ``_lowered``). Each
-# pattern starts with one character or class, which the regex engine scans for fast.
 CURRENCY_WORDS = frozenset("usd eur euro euros gbp chf pln zł sek kr dkk nok rub brl".split())
 _LINK_RE = re.compile(r"https?://|www\.|@\w|\.(?:com|org|net|de|fr|uk)\b")
 _SENTENCE_END = frozenset(".!?…\"”»’)'")
@@ -79,8 +77,9 @@ SHAPE_FEATURES: tuple[str, ...] = (
 )
 N_SHAPE = len(SHAPE_FEATURES)
 
-# Marks of more than one character, each searched once over a whole batch (single
-# characters are looked up with the character classes, see ``_CHARACTER_MARKS``).
+# Marks of more than one character, each searched once over a whole batch of
+# lower-cased text (see ``_lowered``); single characters are looked up with the
+# character classes (see ``_CHARACTER_MARKS``).
 _MARKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("has_price", re.compile(r"[0-9][.,][0-9][0-9]\b")),
     ("has_link", _LINK_RE),
@@ -391,6 +390,12 @@ CONTENT_WORD_LENGTH = 5
 N_STORY = 3
 
 
+def _within_document(keys: np.ndarray, documents: np.ndarray) -> np.ndarray:
+    """64-bit keys mixed with each key's document number: equal keys of one document
+    stay equal, and those of different documents part."""
+    return keys.astype(np.uint64) ^ (documents.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+
+
 def story_support(
     content_owners: np.ndarray, content_keys: np.ndarray, documents: np.ndarray, reporting: np.ndarray
 ) -> np.ndarray:
@@ -411,7 +416,7 @@ def story_support(
     # Distinct (paragraph, word) pairs, with the word keyed within its document. The
     # pair gets one 64-bit key (two 1-D sorts are much faster than a 2-D unique); a
     # collision of two keys would merge two words, which moves a share a little.
-    doc_keys = content_keys.astype(np.uint64) ^ (documents[content_owners].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    doc_keys = _within_document(content_keys, documents[content_owners])
     pair_keys = doc_keys ^ (content_owners.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F))
     _, first = np.unique(pair_keys, return_index=True)
     owners = content_owners[first]
@@ -478,14 +483,14 @@ def context_features(
     document = np.repeat(np.arange(len(sizes)), sizes)
     start = (ends - sizes)[document]
     size = sizes[document]
-    index = np.arange(n) - start  # place in the document
+    rows = np.arange(n)
+    index = rows - start  # place in the document
 
     def neighbour(values: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
         """Each row's neighbour ``offset`` rows away in its document (zeros where it
         has none), and where it has none."""
         missing = (index + offset < 0) | (index + offset >= size)
-        rows = np.clip(np.arange(n) + offset, 0, max(n - 1, 0))
-        return np.where(missing[:, None], 0.0, values[rows]), missing
+        return np.where(missing[:, None], 0.0, values[np.clip(rows + offset, 0, max(n - 1, 0))]), missing
 
     eps = 1e-6
     blocks: list[np.ndarray] = [np.log(np.clip(probabilities, eps, 1.0))]
@@ -494,7 +499,6 @@ def context_features(
         shifted[offset], missing = neighbour(probabilities, offset)
         blocks += [shifted[offset], missing.astype(float)[:, None]]
     cumulative = np.vstack([np.zeros((1, k)), np.cumsum(probabilities, axis=0)])
-    rows = np.arange(n)
     lo = np.maximum(index - WINDOW, 0)
     hi = np.minimum(index + 1 + WINDOW, size)
     before = (cumulative[rows] - cumulative[start + lo]) / np.maximum(index - lo, 1)[:, None]
@@ -551,9 +555,8 @@ def _earlier_copies(texts: Sequence[str], document: np.ndarray) -> np.ndarray:
     # Python's hash of the stripped text, mixed with the document's number: equal
     # texts of one document share a key (a collision of 64-bit keys would count a
     # different paragraph as a copy, too rare to matter).
-    keys = np.fromiter(map(hash, (text.strip() for text in texts)), dtype=np.int64, count=n).astype(np.uint64)
-    keys ^= document.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    _, group = np.unique(keys, return_inverse=True)
+    keys = np.fromiter(map(hash, (text.strip() for text in texts)), dtype=np.int64, count=n)
+    _, group = np.unique(_within_document(keys, document), return_inverse=True)
     order = np.argsort(group, kind="stable")
     sorted_groups = group[order]
     run_start = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
