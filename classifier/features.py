@@ -14,6 +14,7 @@ what the fitted one saw.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Mapping, Sequence
@@ -22,14 +23,11 @@ from itertools import compress, repeat
 
 import numpy as np
 
-# Letters and digits; "_" is not a word character worth keeping.
-_WORD_RE = re.compile(r"[^\W_]+")
-# Chinese and Japanese write no spaces between words, so a run of their characters is
-# one "word" above: a whole clause, seen once. Under the "cjk-characters" tokenizer
-# each such character is a token of its own (and neighbouring pairs become bigrams).
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_RE = re.compile(f"[{_CJK}]")
-_WORD_OR_CJK_RE = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
+from .tokens import CJK_RE as _CJK_RE
+from .tokens import KEY_BYTES, ByteVocabulary, byte_tokens
+from .tokens import WORD_OR_CJK_RE as _WORD_OR_CJK_RE
+from .tokens import WORD_RE as _WORD_RE
+
 #: How text becomes tokens; a model records the one it was trained with.
 TOKENIZERS = ("words", "cjk-characters")
 DEFAULT_TOKENIZER = "cjk-characters"
@@ -77,15 +75,23 @@ SHAPE_FEATURES: tuple[str, ...] = (
 )
 N_SHAPE = len(SHAPE_FEATURES)
 
-# Marks of more than one character, each searched once over a whole batch of
-# lower-cased text (see ``_lowered``); single characters are looked up with the
-# character classes (see ``_CHARACTER_MARKS``).
+# Marks of more than one character, in a whole batch of lower-cased text (see
+# ``_lowered``); single characters are looked up with the character classes (see
+# ``_CHARACTER_MARKS``). These patterns define the marks; ``_price_starts`` and
+# ``_longer_marks`` find the same places faster (a test holds them to it).
 _MARKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("has_price", re.compile(r"[0-9][.,][0-9][0-9]\b")),
     ("has_link", _LINK_RE),
     ("nav_separators", re.compile(r" / ")),
     ("has_copyright", re.compile(r"\(c\)")),
 )
+
+_LINK_DOMAINS = (b"com", b"org", b"net", b"de", b"fr", b"uk")
+_WORD_CHARACTER = re.compile(r"\w")
+_MARK_BYTES = np.zeros(256, dtype=np.uint8)
+_MARK_BYTES[[ord(character) for character in ":.,/(@"]] = np.arange(1, 7)
+_ASCII_WORD = np.array([bool(_WORD_CHARACTER.match(chr(byte))) if byte < 0x80 else False for byte in range(256)])
+_PAD = np.zeros(8, dtype=np.uint8)
 
 #: Hashed word-bigram buckets; the vocabulary holds unigrams only.
 DEFAULT_BUCKETS = 1 << 18
@@ -197,6 +203,11 @@ class TokenTable:
             flags.append(flag)
         return cls(ids, n_words, boundary, lengths, *flags)
 
+    @functools.cached_property
+    def by_bytes(self) -> ByteVocabulary:
+        """The same words keyed by their bytes, for large batches (``classifier.tokens``)."""
+        return ByteVocabulary.from_words(list(self.ids), list(self.ids.values()))
+
 
 def token_table(vocabulary: Mapping[str, int] | TokenTable) -> TokenTable:
     return vocabulary if isinstance(vocabulary, TokenTable) else TokenTable.from_vocabulary(vocabulary)
@@ -250,7 +261,7 @@ _TITLED = _WORD_STARTS & _UPPERS
 
 def _shapes(
     stripped: list[str],
-    lowered: str,
+    encoded: np.ndarray,
     counts: np.ndarray,
     word_lengths: np.ndarray,
     first_plural: np.ndarray,
@@ -296,17 +307,118 @@ def _shapes(
     shapes[:, column["starts_bullet"]] = [text[:1] in _BULLETS for text in stripped]
     marked = np.flatnonzero(_MARK_NUMBERS[codes])
     if len(marked):
-        row = paragraph[marked] // 2
-        shapes[row, _MARK_NUMBERS[codes[marked]].astype(np.int64) - 1] = 1.0
-    lowered_starts: np.ndarray | None = None
-    for name, pattern in _MARKS:
-        positions = np.fromiter((match.start() for match in pattern.finditer(lowered)), dtype=np.int64)
-        if len(positions):
-            if lowered_starts is None:
-                breaks = np.fromiter((match.start() for match in _NEWLINE.finditer(lowered)), dtype=np.int64)
-                lowered_starts = np.concatenate([[0], breaks + 1])
-            shapes[np.searchsorted(lowered_starts, positions, side="right") - 1, column[name]] = 1.0
+        shapes[paragraph[marked] // 2, _MARK_NUMBERS[codes[marked]].astype(np.int64) - 1] = 1.0
+    breaks = np.flatnonzero(encoded == 0x0A)
+    for name, positions in _longer_marks(encoded):
+        shapes[np.searchsorted(breaks, positions), column[name]] = 1.0
     return shapes
+
+
+def _longer_marks(encoded: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Where the marks of ``_MARKS`` start in ``encoded`` (lower-cased text as UTF-8).
+
+    The same places as the patterns' (a paragraph has a mark when one starts in it),
+    found around the few bytes every match holds (":", ".", ",", "/", "(", "@"): all
+    ASCII, so in UTF-8 each byte is that character. Scanning with the patterns made
+    the regex engine try nearly every position.
+    """
+    # Zero bytes around the text: they match no part of a pattern and end a word.
+    padded = np.concatenate([_PAD, encoded, _PAD])
+    found = np.flatnonzero(_MARK_BYTES[padded])
+    kinds = _MARK_BYTES[padded[found]]
+
+    def at(positions: np.ndarray, offset: int, text: bytes) -> np.ndarray:
+        """Whether ``text`` stands at each position plus ``offset``."""
+        same = np.ones(len(positions), dtype=bool)
+        for step, byte in enumerate(text):
+            same &= padded[positions + offset + step] == byte
+        return same
+
+    def word_follows(positions: np.ndarray) -> np.ndarray:
+        """Whether a word character (``\\w``) starts at each position."""
+        follows = _ASCII_WORD[padded[positions]]
+        for index in np.flatnonzero(padded[positions] >= 0xC0).tolist():
+            start = int(positions[index])
+            width = 2 + (padded[start] >= 0xE0) + (padded[start] >= 0xF0)
+            character = padded[start : start + width].tobytes().decode("utf-8", "surrogatepass")
+            follows[index] = _WORD_CHARACTER.match(character) is not None
+        return follows
+
+    colons, dots, commas, slashes, brackets, ats = (found[kinds == kind] for kind in range(1, 7))
+    separators = np.concatenate([dots, commas])
+    digit = [(padded[separators + step] >= 0x30) & (padded[separators + step] <= 0x39) for step in (-1, 1, 2)]
+    separators = separators[digit[0] & digit[1] & digit[2]]
+    prices = separators[~word_follows(separators + 3)] - 1
+    web = colons[at(colons, 1, b"//")]
+    domains = [dots[at(dots, 1, name)] for name in _LINK_DOMAINS]
+    domains = [ends[~word_follows(ends + 1 + len(name))] for ends, name in zip(domains, _LINK_DOMAINS, strict=True)]
+    links = np.concatenate(
+        [
+            web[at(web, -4, b"http")] - 4,
+            web[at(web, -5, b"https")] - 5,
+            dots[at(dots, -3, b"www")] - 3,
+            ats[word_follows(ats + 1)],
+            *domains,
+        ]
+    )
+    return [
+        ("has_price", prices - len(_PAD)),
+        ("has_link", links - len(_PAD)),
+        ("nav_separators", slashes[at(slashes, -1, b" ") & at(slashes, 1, b" ")] - 1 - len(_PAD)),
+        ("has_copyright", brackets[at(brackets, 1, b"c)")] - len(_PAD)),
+    ]
+
+
+#: From this many characters a batch is tokenised in bytes; below it the regex is
+#: cheaper than building the byte-keyed table (a one-article run never builds it).
+BYTES_PATH_CHARS = 20_000
+
+
+def _tokens_by_regex(
+    lowered: str, n: int, table: TokenTable, tokenizer: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Token ids, their paragraphs, their lengths and the keys of unknown ones, found
+    with one regex pass over every paragraph, each line break marked by a boundary
+    token which the lookup finds again."""
+    tokens = _word_pattern(tokenizer, lowered).findall(lowered.replace("\n", f" {_BOUNDARY} ")) if n else []
+    looked_up = np.fromiter(map(table.ids.get, tokens, repeat(table.unknown)), dtype=np.int64, count=len(tokens))
+    # Every word the table knows has its digits as 0s already; only tokens it does not
+    # know can hold other digits, so only they are rewritten and looked up again.
+    missed = np.flatnonzero(looked_up == table.unknown)
+    rewritten = _zero_digits([tokens[index] for index in missed.tolist()])
+    looked_up[missed] = np.fromiter(map(table.ids.get, rewritten, repeat(table.unknown)), dtype=np.int64, count=len(missed))
+    unknown_tokens = list(compress(rewritten, (looked_up[missed] == table.unknown).tolist()))
+    is_boundary = looked_up == table.boundary
+    is_token = ~is_boundary
+    words = looked_up[is_token]
+    owner = np.cumsum(is_boundary)[is_token]
+    lengths = table.lengths[words]
+    lengths[words == table.unknown] = np.fromiter(map(len, unknown_tokens), dtype=np.int64, count=len(unknown_tokens))
+    # Python's hash gives equal words equal keys within this process, which is all
+    # comparing the paragraphs of one document needs (no weight depends on a key).
+    keys = np.fromiter(map(hash, unknown_tokens), dtype=np.int64, count=len(unknown_tokens))
+    return words, owner, lengths, keys
+
+
+def _tokens_by_bytes(encoded: bytes, table: TokenTable, tokenizer: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What ``_tokens_by_regex`` returns, found in the UTF-8 bytes of the same text
+    (``classifier.tokens``)."""
+    if tokenizer not in TOKENIZERS:
+        raise ValueError(f"unknown tokenizer {tokenizer!r}; this release knows {TOKENIZERS}")
+    found = byte_tokens(encoded, cjk_characters=tokenizer == "cjk-characters")
+    words = table.by_bytes.lookup(found.keys, table.unknown)
+    # Tokens too long to key are looked up as strings.
+    long = np.flatnonzero(found.byte_lengths > KEY_BYTES)
+    long_texts = [found.text(index) for index in long.tolist()]
+    words[long] = np.fromiter(map(table.ids.get, long_texts, repeat(table.unknown)), dtype=np.int64, count=len(long))
+    unknown = words == table.unknown
+    lengths = table.lengths[words]
+    lengths[unknown] = found.char_lengths(unknown)
+    lengths[long] = np.fromiter(map(len, long_texts), dtype=np.int64, count=len(long))
+    keys = np.zeros(len(words), dtype=np.int64)
+    keys[unknown] = found.mixed_keys(unknown)
+    keys[long] = np.fromiter(map(hash, long_texts), dtype=np.int64, count=len(long))
+    return words, found.owner, lengths, keys[unknown]
 
 
 def paragraph_features(
@@ -326,44 +438,43 @@ def paragraph_features(
     word of ``CONTENT_WORD_LENGTH`` letters or more, known to the vocabulary or not
     (see ``story_support``). ``vocabulary`` may be given as its ``TokenTable``, which
     saves building one per call.
+
+    Batches of ``BYTES_PATH_CHARS`` characters or more are tokenised in bytes
+    (``classifier.tokens``), smaller ones by the regex; both give the same tokens.
     """
     n = len(texts)
     table = token_table(vocabulary)
     space = FeatureSpace(table.n_words, n_buckets)
     lowered = _lowered(texts)
-    # One pass of the tokenizer over every paragraph, each line break marked by a
-    # boundary token, which the lookup finds again.
-    tokens = _word_pattern(tokenizer, lowered).findall(lowered.replace("\n", f" {_BOUNDARY} ")) if n else []
-    looked_up = np.fromiter(map(table.ids.get, tokens, repeat(table.unknown)), dtype=np.int64, count=len(tokens))
-    # Every word the table knows has its digits as 0s already; only tokens it does not
-    # know can hold other digits, so only they are rewritten and looked up again.
-    missed = np.flatnonzero(looked_up == table.unknown)
-    rewritten = _zero_digits([tokens[index] for index in missed.tolist()])
-    looked_up[missed] = np.fromiter(map(table.ids.get, rewritten, repeat(table.unknown)), dtype=np.int64, count=len(missed))
-    unknown_tokens = list(compress(rewritten, (looked_up[missed] == table.unknown).tolist()))
-    is_boundary = looked_up == table.boundary
-    is_token = ~is_boundary
-    words = looked_up[is_token]
-    owner = np.cumsum(is_boundary)[is_token]
+    encoded = lowered.encode("utf-8", "surrogatepass")
+    if len(lowered) >= BYTES_PATH_CHARS:
+        words, owner, lengths, unknown_keys = _tokens_by_bytes(encoded, table, tokenizer)
+    else:
+        words, owner, lengths, unknown_keys = _tokens_by_regex(lowered, n, table, tokenizer)
     counts = np.bincount(owner, minlength=n)
     known = words < space.n_words
-    lengths = table.lengths[words]
     unknown = words == table.unknown
-    lengths[unknown] = np.fromiter(map(len, unknown_tokens), dtype=np.int64, count=len(unknown_tokens))
     first_plural, second, currency = (
         np.bincount(owner, weights=flags[words], minlength=n)
         for flags in (table.first_plural, table.second_person, table.currency)
     )
     word_lengths = np.bincount(owner, weights=lengths, minlength=n)
-    shapes = _shapes([text.strip() for text in texts], lowered, counts, word_lengths, first_plural, second, currency)
+    shapes = _shapes(
+        [text.strip() for text in texts],
+        np.frombuffer(encoded, dtype=np.uint8),
+        counts,
+        word_lengths,
+        first_plural,
+        second,
+        currency,
+    )
     if content_words:
         long_enough = lengths >= CONTENT_WORD_LENGTH
         content_owners = owner[long_enough]
-        # A word the table knows is keyed by its index; any other by Python's hash,
-        # which gives equal words equal keys within this process: all that comparing
-        # paragraphs of one document needs (no weight depends on a key).
+        # A word the table knows is keyed by its index; any other by a key that is
+        # equal for equal words within this process (see the two tokenizers above).
         keys = words.copy()
-        keys[unknown] = np.fromiter(map(hash, unknown_tokens), dtype=np.int64, count=len(unknown_tokens))
+        keys[unknown] = unknown_keys
         content_keys = keys[long_enough]
 
     pair = known[:-1] & known[1:] & (owner[:-1] == owner[1:])
