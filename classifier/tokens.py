@@ -213,13 +213,19 @@ class ByteVocabulary:
 
     @classmethod
     def from_words(cls, words: Sequence[str], ids: Sequence[int]) -> ByteVocabulary:
-        encoded = [word.encode("utf-8", "surrogatepass") for word in words]
-        chosen = [index for index, raw in enumerate(encoded) if 0 < len(raw) <= KEY_BYTES and b"\n" not in raw]
-        data = np.frombuffer(bytearray(b"\n".join(encoded[index] for index in chosen) + b" " * KEY_BYTES), dtype=np.uint8)
-        lengths = np.fromiter((len(encoded[index]) for index in chosen), dtype=np.int64, count=len(chosen))
-        starts = np.cumsum(lengths + 1) - lengths - 1
+        words, word_ids = list(words), np.asarray(ids, dtype=np.int64)
+        if any("\n" in word for word in words):  # never a token: leave it out
+            kept = [index for index, word in enumerate(words) if "\n" not in word]
+            words, word_ids = [words[index] for index in kept], word_ids[kept]
+        # One encoding of all the words, one per line, cut at its line breaks.
+        joined = "\n".join(words).encode("utf-8", "surrogatepass")
+        data = np.frombuffer(bytearray(joined + b" " * KEY_BYTES), dtype=np.uint8)
+        breaks = np.flatnonzero(data[: len(joined)] == 0x0A)
+        starts = np.concatenate([[0], breaks + 1])[: len(words)]
+        lengths = np.append(breaks, len(joined))[: len(words)] - starts
+        chosen = np.flatnonzero((lengths > 0) & (lengths <= KEY_BYTES))
+        starts, lengths, word_ids = starts[chosen], lengths[chosen], word_ids[chosen]
         word_keys = _keys(data, starts, lengths)
-        word_ids = np.asarray(ids, dtype=np.int64)[chosen] if len(chosen) else np.zeros(0, dtype=np.int64)
         bits = max((4 * len(chosen) - 1).bit_length(), 4)  # at most a quarter full
         slots = 1 << bits
         shift = np.uint64(64 - bits)

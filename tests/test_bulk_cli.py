@@ -280,6 +280,7 @@ def test_an_interrupted_run_resumes_without_redoing_or_duplicating_rows(tmp_path
         real_write_state(path, state)
 
     monkeypatch.setattr(bulk_runner, "_write_state", interrupting_write_state)
+    monkeypatch.setattr(bulk_runner, "RECORD_SHARE", float("inf"))  # record after every chunk
     output, removed = tmp_path / "out.jsonl.gz", tmp_path / "removed.jsonl"
     args = ["clean", source, "-o", output, "--removed", removed, "--chunk-rows", 2, "--jobs", 1]
     result = invoke(*args)

@@ -58,7 +58,10 @@ from classifier.errors import InputError, NewscleanError
 from classifier.labels import REPORTING, label_index
 
 STATE_VERSION = 1
-HEAVY_DOMAINS = 5000
+#: At most this share of a run's time goes to recording its progress (the state file,
+#: written and synced to disk): a run records after a chunk once this long has passed
+#: since its last record, measured in multiples of what that record cost.
+RECORD_SHARE = 0.05
 #: Documents a chunk with several processes: smaller chunks keep every worker busy to the end.
 PARALLEL_CHUNK_ROWS = 128
 #: An input of fewer documents runs in one process: starting workers would cost more.
@@ -414,11 +417,10 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
                     if removed_sink is not None:
                         removed_sink.write(result.removed)
                     report.merge(result.report)
-                    # Record progress after every chunk; when the report is large (very
-                    # many domains), no more than a tenth of the time goes to it. Rows
-                    # written after the last record are cut back and redone on resume.
-                    heavy = len(report.domains) > HEAVY_DOMAINS
-                    if state_path is not None and (not heavy or time.perf_counter() - last_record >= 10 * record_cost):
+                    # Record progress when enough time has passed for the record to cost
+                    # at most RECORD_SHARE of it. Rows written after the last record are
+                    # cut back and redone on resume, so a stop loses at most that time.
+                    if state_path is not None and time.perf_counter() - last_record >= record_cost / RECORD_SHARE:
                         record_started = time.perf_counter()
                         _write_state(
                             state_path,
