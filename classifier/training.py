@@ -31,7 +31,7 @@ from classifier.features import (
     story_support,
     words_of,
 )
-from classifier.labels import LABELS, REPORTING
+from classifier.labels import DONATION_APPEAL, LABELS, REPORTING
 from classifier.model import Model, softmax
 from classifier.repeats import frame_site_repeats
 
@@ -83,6 +83,12 @@ class TrainingConfig:
     #: every row: five views of the data vote, which steadies the result on unseen
     #: sites, and training saves a fit.
     stage2_fold_average: bool = True
+    #: Train also on a copy of each document that has both unlabelled lines and an
+    #: appeal, made of its labelled lines alone (``labelled_copies``). Appeals come
+    #: mostly from full-page text, where they sit among menus; an extractor that
+    #: keeps them leaves them among the story's paragraphs, a context the full page
+    #: never showed. The copies show it. They are not scored and not used to calibrate.
+    labelled_copies: bool = True
     random_state: int = 0
 
 
@@ -478,6 +484,27 @@ def choose_min_confidence(probabilities: np.ndarray, target: np.ndarray, lengths
     return 0.99
 
 
+#: ``doc_id`` suffix of the documents ``labelled_copies`` makes.
+COPY_SUFFIX = "#labelled-lines"
+
+
+def labelled_copies(data: pd.DataFrame) -> pd.DataFrame:
+    """For each document with unlabelled lines and at least one ``donation_appeal``,
+    its labelled lines as a document of their own (``doc_id`` + ``COPY_SUFFIX``), in
+    the same order; every other column as in the source rows."""
+    from classifier.data import labelled_mask
+
+    labelled = labelled_mask(data)
+    frame = data.assign(_labelled=labelled, _appeal=(data["label"] == DONATION_APPEAL).to_numpy())
+    per_document = frame.groupby("doc_id", sort=False).agg(
+        lines=("_labelled", "size"), labelled=("_labelled", "sum"), appeal=("_appeal", "any")
+    )
+    chosen = per_document.index[(per_document["labelled"] < per_document["lines"]) & per_document["appeal"]]
+    copies = data[labelled & data["doc_id"].isin(chosen).to_numpy()].copy()
+    copies["doc_id"] = copies["doc_id"].astype(str) + COPY_SUFFIX
+    return copies
+
+
 def train(
     data: pd.DataFrame,
     *,
@@ -489,6 +516,7 @@ def train(
     The model's manifest records the configuration, the data's fingerprint, library
     versions and the grouped out-of-fold figures of the training run.
     """
+    import pandas as pd
     import sklearn
 
     from classifier import __version__
@@ -496,14 +524,26 @@ def train(
     from classifier.evaluation import evaluate_probabilities
 
     config = config or TrainingConfig()
+    source = data
     groups = data[groups_column] if groups_column in data.columns else data["doc_id"]
+    copied = np.zeros(len(data), dtype=bool)
+    if config.labelled_copies:
+        copies = labelled_copies(data)
+        if len(copies):
+            # A copy keeps its source's group, so no fold sees a line it is scored on.
+            copy_groups = copies[groups_column] if groups_column in copies.columns else copies["doc_id"].str[: -len(COPY_SUFFIX)]
+            groups = pd.concat([groups, copy_groups], ignore_index=True)
+            data = pd.concat([data, copies], ignore_index=True)
+            copied = np.concatenate([copied, np.ones(len(copies), dtype=bool)])
     authored = (data["corpus"] == "authored").to_numpy() if "corpus" in data.columns else np.zeros(len(data), bool)
     weights = np.where(authored, config.authored_weight, 1.0)
+    # The figures and the calibration describe real pages as they are: our own
+    # examples and the labelled copies train the model but are not scored.
+    real = ~authored & ~copied
     estimator = ParagraphClassifier(config).fit(
-        data, data["label"].tolist(), groups=groups.tolist(), sample_weight=weights, calibrate_on=~authored
+        data, data["label"].tolist(), groups=groups.tolist(), sample_weight=weights, calibrate_on=real
     )
-    # The figures describe real pages: our own examples train the model but are not scored.
-    scored = ~authored if (~authored).any() else np.ones(len(data), bool)
+    scored = real if real.any() else np.ones(len(data), bool)
     oof_report = evaluate_probabilities(
         data[scored].reset_index(drop=True), estimator.oof_proba_[scored], min_confidence=estimator.default_min_confidence_
     )
@@ -514,7 +554,7 @@ def train(
             "numpy": np.__version__,
             "scikit-learn": sklearn.__version__,
         },
-        "training_data": fingerprint(data),
+        "training_data": fingerprint(source),
         "config": {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(config).items()},
         "default_min_confidence": estimator.default_min_confidence_,
         "temperature": estimator.temperature_,
