@@ -6,6 +6,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import classifier.features as features
 from classifier.features import _MARKS, TokenTable, _longer_marks, _lowered, paragraph_features, words_of
@@ -112,3 +114,16 @@ def test_marks_are_where_their_patterns_match() -> None:
     for name, pattern in _MARKS:
         expected = {row for row, text in enumerate(texts) if pattern.search(text.replace("\n", " ").lower())}
         assert expected and found[name] == expected, name
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(exclude_categories=()), max_size=60), min_size=1, max_size=8))
+def test_any_text_gets_the_same_features_on_both_paths(texts: list[str]) -> None:
+    # Any code point, lone surrogates included; the vocabulary holds half the words.
+    for tokenizer in ("words", "cjk-characters"):
+        table = _table(texts, tokenizer)
+        by_regex = _features(texts, table, tokenizer, by_bytes=False)
+        by_bytes = _features(texts, table, tokenizer, by_bytes=True)
+        for regex_part, bytes_part in zip(by_regex[:4], by_bytes[:4], strict=True):
+            assert np.array_equal(regex_part, bytes_part)
+        assert _partition(by_regex[4]) == _partition(by_bytes[4])
