@@ -206,7 +206,9 @@ class TokenTable:
     @functools.cached_property
     def by_bytes(self) -> ByteVocabulary:
         """The same words keyed by their bytes, for large batches (``classifier.tokens``)."""
-        return ByteVocabulary.from_words(list(self.ids), list(self.ids.values()))
+        # The regex path's boundary mark is no token of the byte path.
+        words = [word for word in self.ids if word != _BOUNDARY]
+        return ByteVocabulary.from_words(words, [self.ids[word] for word in words])
 
 
 def token_table(vocabulary: Mapping[str, int] | TokenTable) -> TokenTable:

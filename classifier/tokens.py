@@ -49,7 +49,6 @@ _BYTE_MAP = bytes(
     for byte in range(256)
 )
 _MASKS = np.array([(1 << (8 * size)) - 1 for size in range(9)], dtype=np.uint64)
-_REPEAT_BYTE = {byte: np.uint64(int.from_bytes(bytes([byte]) * 8, "little")) for byte in (0x80, 0xC0)}
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
 
 # Kinds of code points, filled in as they are first seen: bit 1 a word character, bit
@@ -113,13 +112,10 @@ class ByteTokens:
         lengths = self.byte_lengths[selected]
         if self.ascii or not len(lengths):
             return lengths
-        keys = self.keys[selected]
-        with np.errstate(over="ignore"):
-            # A byte of ``marked`` is 0 exactly where the key's byte is a continuation
-            # byte; its top bit then says "not one", gathered from bits 7 and 6.
-            marked = (keys & _REPEAT_BYTE[0xC0]) ^ _REPEAT_BYTE[0x80]
-            others = (marked | (marked << np.uint64(1))) & _REPEAT_BYTE[0x80]
-        continuation = 8 * KEY_WORDS - np.bitwise_count(others).sum(axis=1, dtype=np.int64)
+        # The keys' bytes, in whatever order the machine keeps a word's bytes: only
+        # how many are continuation bytes matters.
+        key_bytes = np.ascontiguousarray(self.keys[selected]).view(np.uint8)
+        continuation = ((key_bytes & 0xC0) == 0x80).sum(axis=1, dtype=np.int64)
         return lengths - continuation
 
     def mixed_keys(self, selected: np.ndarray) -> np.ndarray:
@@ -214,11 +210,15 @@ class ByteVocabulary:
     @classmethod
     def from_words(cls, words: Sequence[str], ids: Sequence[int]) -> ByteVocabulary:
         words, word_ids = list(words), np.asarray(ids, dtype=np.int64)
-        if any("\n" in word for word in words):  # never a token: leave it out
-            kept = [index for index, word in enumerate(words) if "\n" not in word]
-            words, word_ids = [words[index] for index in kept], word_ids[kept]
         # One encoding of all the words, one per line, cut at its line breaks.
         joined = "\n".join(words).encode("utf-8", "surrogatepass")
+        if joined.translate(_BYTE_MAP) != joined or joined.count(b"\n") != len(words) - 1:
+            # A word the byte map would change (a capital, a digit other than 0, an
+            # ASCII sign, a NUL, a line break) can never equal a token here: leave it
+            # out. Vocabularies made by ``features.words_of`` hold no such word.
+            kept = [index for index, word in enumerate(words) if _is_byte_token(word)]
+            words, word_ids = [words[index] for index in kept], word_ids[kept]
+            joined = "\n".join(words).encode("utf-8", "surrogatepass")
         data = np.frombuffer(bytearray(joined + b" " * KEY_BYTES), dtype=np.uint8)
         breaks = np.flatnonzero(data[: len(joined)] == 0x0A)
         starts = np.concatenate([[0], breaks + 1])[: len(words)]
@@ -274,6 +274,11 @@ class ByteVocabulary:
         for word in range(KEY_WORDS):
             holds &= stored[:, word] == keys[:, word]
         return holds
+
+
+def _is_byte_token(word: str) -> bool:
+    raw = word.encode("utf-8", "surrogatepass")
+    return bool(raw) and b"\n" not in raw and raw.translate(_BYTE_MAP) == raw
 
 
 def _slots(keys: np.ndarray, shift: np.uint64) -> np.ndarray:
