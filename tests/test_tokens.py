@@ -127,3 +127,15 @@ def test_any_text_gets_the_same_features_on_both_paths(texts: list[str]) -> None
         for regex_part, bytes_part in zip(by_regex[:4], by_bytes[:4], strict=True):
             assert np.array_equal(regex_part, bytes_part)
         assert _partition(by_regex[4]) == _partition(by_bytes[4])
+
+
+def test_words_no_token_can_equal_are_never_found() -> None:
+    # Not words a vocabulary built by words_of holds, but a table must not match them.
+    table = TokenTable.from_vocabulary({"ab\x00": 0, "AB": 1, "a-b": 2, "a\nb": 3, "": 4, "x": 5})
+    texts = ["ab AB a-b a b x"] * 3
+    by_regex = _features(texts, table, "words", by_bytes=False)
+    by_bytes = _features(texts, table, "words", by_bytes=True)
+    for regex_part, bytes_part in zip(by_regex[:4], by_bytes[:4], strict=True):
+        assert np.array_equal(regex_part, bytes_part)
+    found = table.by_bytes.lookup(byte_tokens(b"ab\nx", cjk_characters=False).keys, -1)
+    assert found.tolist() == [-1, 5]
