@@ -213,9 +213,13 @@ class ParagraphClassifier:
         groups: Sequence[str] | None = None,
         sample_weight: Sequence[float] | None = None,
         calibrate_on: Sequence[bool] | None = None,
+        vocabulary_from: Sequence[bool] | None = None,
     ) -> ParagraphClassifier:
         """Fit both stages. ``calibrate_on`` marks the rows whose label shares the
-        probabilities should match (real pages, not examples we wrote); default all."""
+        probabilities should match (real pages, not examples we wrote); default all.
+        ``vocabulary_from`` marks the rows whose words may make the vocabulary (not
+        copies, which would count a paragraph's words twice); default all. Either way
+        only labelled rows count."""
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
@@ -232,8 +236,9 @@ class ParagraphClassifier:
         group_keys = np.asarray(groups if groups is not None else X["doc_id"], dtype=str)
         weights = np.ones(len(labels)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         texts = X["text"].tolist()
+        counted = labelled if vocabulary_from is None else labelled & np.asarray(vocabulary_from, dtype=bool)
         self.vocabulary_ = build_vocabulary(
-            [text for text, keep in zip(texts, labelled, strict=True) if keep],
+            [text for text, keep in zip(texts, counted, strict=True) if keep],
             max_size=self.config_.max_vocabulary,
             min_document_frequency=self.config_.min_document_frequency,
             tokenizer=self.config_.tokenizer,
@@ -505,6 +510,22 @@ def labelled_copies(data: pd.DataFrame) -> pd.DataFrame:
     return copies
 
 
+def with_labelled_copies(data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """``data`` followed by its ``labelled_copies``, and which rows are copies.
+
+    A copy is the same page as its source: where ``data`` has no ``page_id``, one is
+    added (the ``doc_id``), so that site repeats (``classifier.repeats``) do not count
+    a copied line as seen on a second page.
+    """
+    import pandas as pd
+
+    if "page_id" not in data.columns:
+        data = data.assign(page_id=data["doc_id"].astype(str))
+    copies = labelled_copies(data)
+    copied = np.concatenate([np.zeros(len(data), dtype=bool), np.ones(len(copies), dtype=bool)])
+    return pd.concat([data, copies], ignore_index=True), copied
+
+
 def train(
     data: pd.DataFrame,
     *,
@@ -528,20 +549,19 @@ def train(
     groups = data[groups_column] if groups_column in data.columns else data["doc_id"]
     copied = np.zeros(len(data), dtype=bool)
     if config.labelled_copies:
-        copies = labelled_copies(data)
-        if len(copies):
-            # A copy keeps its source's group, so no fold sees a line it is scored on.
-            copy_groups = copies[groups_column] if groups_column in copies.columns else copies["doc_id"].str[: -len(COPY_SUFFIX)]
-            groups = pd.concat([groups, copy_groups], ignore_index=True)
-            data = pd.concat([data, copies], ignore_index=True)
-            copied = np.concatenate([copied, np.ones(len(copies), dtype=bool)])
+        data, copied = with_labelled_copies(data)
+        # A copy keeps its source's group, so no fold sees a line it is scored on.
+        copy_groups = (data[groups_column] if groups_column in data.columns else data["doc_id"])[copied]
+        if groups_column not in data.columns:
+            copy_groups = copy_groups.astype(str).str[: -len(COPY_SUFFIX)]
+        groups = pd.concat([groups, copy_groups], ignore_index=True)
     authored = (data["corpus"] == "authored").to_numpy() if "corpus" in data.columns else np.zeros(len(data), bool)
     weights = np.where(authored, config.authored_weight, 1.0)
     # The figures and the calibration describe real pages as they are: our own
     # examples and the labelled copies train the model but are not scored.
     real = ~authored & ~copied
     estimator = ParagraphClassifier(config).fit(
-        data, data["label"].tolist(), groups=groups.tolist(), sample_weight=weights, calibrate_on=real
+        data, data["label"].tolist(), groups=groups.tolist(), sample_weight=weights, calibrate_on=real, vocabulary_from=~copied
     )
     scored = real if real.any() else np.ones(len(data), bool)
     oof_report = evaluate_probabilities(

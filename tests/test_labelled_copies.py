@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from classifier.data import fingerprint
-from classifier.training import COPY_SUFFIX, TrainingConfig, labelled_copies, train
+from classifier.repeats import frame_site_repeats
+from classifier.training import COPY_SUFFIX, TrainingConfig, build_vocabulary, labelled_copies, train, with_labelled_copies
 
 
 def _frame() -> pd.DataFrame:
@@ -35,6 +36,18 @@ def test_copies_hold_the_labelled_lines_of_pages_with_an_appeal() -> None:
     assert copies["domain"].unique().tolist() == ["page.example"]
 
 
+def test_a_copy_is_the_same_page_for_site_repeats() -> None:
+    # Two pages of one site share a line; the copy must not make it a third page.
+    frame = _frame().assign(domain="one.example")
+    frame.loc[frame["doc_id"] == "no-appeal", "text"] = frame.loc[frame["doc_id"] == "no-appeal", "text"].replace(
+        "Flooding closes the bridge.", "Share"
+    )
+    augmented, copied = with_labelled_copies(frame)
+    assert copied.sum() == 3 and not copied[: len(frame)].any()
+    assert frame_site_repeats(augmented)[: len(frame)].tolist() == frame_site_repeats(frame).tolist()
+    assert frame_site_repeats(augmented)[copied].tolist() == [1.0, 1.0, 2.0]
+
+
 def test_copies_train_but_are_neither_scored_nor_fingerprinted(small_training_table: pd.DataFrame) -> None:
     frame = small_training_table.copy()
     frame["domain"] = frame["doc_id"]
@@ -53,6 +66,10 @@ def test_copies_train_but_are_neither_scored_nor_fingerprinted(small_training_ta
     assert model.manifest["metrics"]["grouped_out_of_fold"]["rows"] == scored
     assert model.manifest["training_data"] == fingerprint(frame)
     assert len(estimator.oof_proba_) == len(frame) + len(copies)
+    # Words are counted once per real paragraph: a copy does not count them again.
+    assert estimator.vocabulary_ == build_vocabulary(
+        frame.loc[frame["label"].notna(), "text"].tolist(), max_size=config.max_vocabulary, min_document_frequency=2
+    )
 
     without, _ = train(frame, config=TrainingConfig(folds=3, hidden_layers=(8,), authored_weight=1.0, labelled_copies=False))
     assert without.manifest["config"]["labelled_copies"] is False
