@@ -77,8 +77,8 @@ N_SHAPE = len(SHAPE_FEATURES)
 
 # Marks of more than one character, in a whole batch of lower-cased text (see
 # ``_lowered``); single characters are looked up with the character classes (see
-# ``_CHARACTER_MARKS``). These patterns define the marks; ``_price_starts`` and
-# ``_longer_marks`` find the same places faster (a test holds them to it).
+# ``_CHARACTER_MARKS``). These patterns define the marks; ``_longer_marks`` finds the
+# same places faster (a test holds it to them).
 _MARKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("has_price", re.compile(r"[0-9][.,][0-9][0-9]\b")),
     ("has_link", _LINK_RE),
@@ -126,7 +126,6 @@ class FeatureSpace:
 
 
 _ANY_DIGIT = re.compile(r"[0-9]")
-_NEWLINE = re.compile("\n")
 # Written between paragraphs before one tokenizer pass over all of them. Lower-cased
 # text holds no capital B, so the token "B" can only be this mark.
 _BOUNDARY = "B"
@@ -147,9 +146,13 @@ def _zero_digits(tokens: list[str]) -> list[str]:
     return _ANY_DIGIT.sub("0", joined).split("\n") if _ANY_DIGIT.search(joined) else tokens
 
 
-def _word_pattern(tokenizer: str, lowered: str) -> re.Pattern[str]:
+def _check_tokenizer(tokenizer: str) -> None:
     if tokenizer not in TOKENIZERS:
         raise ValueError(f"unknown tokenizer {tokenizer!r}; this release knows {TOKENIZERS}")
+
+
+def _word_pattern(tokenizer: str, lowered: str) -> re.Pattern[str]:
+    _check_tokenizer(tokenizer)
     # The plain pattern is faster; it gives the same tokens where there is no CJK text.
     return _WORD_OR_CJK_RE if tokenizer == "cjk-characters" and _CJK_RE.search(lowered) else _WORD_RE
 
@@ -405,8 +408,7 @@ def _tokens_by_regex(
 def _tokens_by_bytes(encoded: bytes, table: TokenTable, tokenizer: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """What ``_tokens_by_regex`` returns, found in the UTF-8 bytes of the same text
     (``classifier.tokens``)."""
-    if tokenizer not in TOKENIZERS:
-        raise ValueError(f"unknown tokenizer {tokenizer!r}; this release knows {TOKENIZERS}")
+    _check_tokenizer(tokenizer)
     found = byte_tokens(encoded, cjk_characters=tokenizer == "cjk-characters")
     words = table.by_bytes.lookup(found.keys, table.unknown)
     # Tokens too long to key are looked up as strings.

@@ -87,7 +87,8 @@ class TrainingConfig:
     #: appeal, made of its labelled lines alone (``labelled_copies``). Appeals come
     #: mostly from full-page text, where they sit among menus; an extractor that
     #: keeps them leaves them among the story's paragraphs, a context the full page
-    #: never showed. The copies show it. They are not scored and not used to calibrate.
+    #: never showed. The copies show it. They are not scored, not used to calibrate
+    #: and not counted for the vocabulary.
     labelled_copies: bool = True
     random_state: int = 0
 
