@@ -538,7 +538,6 @@ def train(
     The model's manifest records the configuration, the data's fingerprint, library
     versions and the grouped out-of-fold figures of the training run.
     """
-    import pandas as pd
     import sklearn
 
     from classifier import __version__
@@ -547,15 +546,11 @@ def train(
 
     config = config or TrainingConfig()
     source = data
-    groups = data[groups_column] if groups_column in data.columns else data["doc_id"]
     copied = np.zeros(len(data), dtype=bool)
     if config.labelled_copies:
         data, copied = with_labelled_copies(data)
-        # A copy keeps its source's group, so no fold sees a line it is scored on.
-        copy_groups = (data[groups_column] if groups_column in data.columns else data["doc_id"])[copied]
-        if groups_column not in data.columns:
-            copy_groups = copy_groups.astype(str).str[: -len(COPY_SUFFIX)]
-        groups = pd.concat([groups, copy_groups], ignore_index=True)
+    # A copy keeps its source's group, so no fold sees a line it is scored on.
+    groups = data[groups_column] if groups_column in data.columns else data["doc_id"].astype(str).str.removesuffix(COPY_SUFFIX)
     authored = (data["corpus"] == "authored").to_numpy() if "corpus" in data.columns else np.zeros(len(data), bool)
     weights = np.where(authored, config.authored_weight, 1.0)
     # The figures and the calibration describe real pages as they are: our own
