@@ -464,6 +464,30 @@ def test_a_folder_of_html_pages_with_html(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "site" / "a.txt").read_text(encoding="utf-8") == clean_html(page)
 
 
+def test_a_large_parallel_job_starts_its_worker_server_before_loading_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from classifier import api
+    from classifier.bulk import runner
+
+    events: list[str] = []
+    start_server, load_model = runner._start_worker_server, api.load_model
+    monkeypatch.setattr(runner, "_start_worker_server", lambda: (events.append("server"), start_server())[1])
+    monkeypatch.setattr(api, "load_model", lambda *a, **k: (events.append("model"), load_model(*a, **k))[1])
+    rows = [dict(row, id=f"{row['id']}-{n}") for n in range(4) for row in corpus_rows()]
+    source = write_corpus(tmp_path, ".jsonl", rows)
+    monkeypatch.setattr(runner, "EARLY_START_BYTES", source.stat().st_size)  # "large" from this size on
+    for jobs, expected in ((1, ["model"]), (2, ["server", "model"])):
+        events.clear()
+        result = invoke("clean", source, "-o", tmp_path / f"out{jobs}.jsonl", "--jobs", jobs, "--chunk-rows", 3)
+        assert result.exit_code == 0, result.output
+        assert events == expected
+    monkeypatch.setattr(runner, "EARLY_START_BYTES", source.stat().st_size + 1)
+    events.clear()
+    assert invoke("clean", source, "-o", tmp_path / "out3.jsonl", "--jobs", 2, "--chunk-rows", 3).exit_code == 0
+    assert events == ["model"]  # a smaller file may run in this process: nothing started ahead
+
+
 def test_a_small_corpus_runs_in_one_process_whatever_jobs_says(tmp_path: Path) -> None:
     source = write_corpus(tmp_path, ".jsonl", corpus_rows())
     result = invoke("clean", source, "-o", tmp_path / "out.jsonl", "--jobs", 4)
