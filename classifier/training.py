@@ -152,7 +152,9 @@ class ParagraphClassifier:
     def _new_stage1(self) -> Any:
         # Stochastic gradient descent on the logistic loss: as accurate here as a
         # full logistic regression and fifty times faster, so training on all the
-        # data stays within minutes on two cores.
+        # data stays within minutes on two cores. Each label's one-against-the-rest
+        # problem runs in a thread of its own (the descent releases the GIL): the
+        # same weights, in half the time on two cores.
         from sklearn.linear_model import SGDClassifier
 
         return SGDClassifier(
@@ -162,6 +164,7 @@ class ParagraphClassifier:
             max_iter=self.config_.stage1_epochs,
             tol=None,
             random_state=self.config_.random_state,
+            n_jobs=len(LABELS),
         )
 
     def _new_stage2(self) -> Any:
