@@ -127,21 +127,35 @@ def gate_command(
     pin: bool = typer.Option(False, "--pin", help="Measure and write the gate file (split hash, figures, floors)."),
     allow_lower: bool = typer.Option(False, "--allow-lower", help="With --pin: allow floors to go down."),
     jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Pages extracted in parallel."),
+    split_file: Path | None = typer.Option(
+        None,
+        "--split-file",
+        help="Gate on this labelled file instead of the held-out pages (no corpora needed); "
+        "a gate file that holds one uses it by default.",
+    ),
 ) -> None:
     """Check the model against the pinned quality floors on the fixed held-out split, or re-pin them.
 
     Example: newsclean data gate            (exit 1 when a figure is under its floor)
+    Example: newsclean data gate --file tests/genre_gate.json
     """
     from classifier.corpus import gate
 
-    if pin:
-        pages = gate.pinned(gate_file)["split"]["pages"] if gate_file.exists() else gate.heldout_pages(corpora)
+    pinned = gate.pinned(gate_file) if gate_file.exists() else None
+    if split_file is None and pinned is not None and pinned["split"].get("file"):
+        split_file = Path(pinned["split"]["file"])
+    if split_file is not None:
+        split = gate.file_split(split_file)
+        source = str(split_file)
     else:
-        pages = gate.pinned(gate_file)["split"]["pages"]
-    split = gate.build_split(pages, corpora_dir=corpora, labels_dir=labels, jobs=jobs)
+        if pinned is None and not pin:
+            raise fail(f"{gate_file}: no such gate file; measure and write one with --pin")
+        pages = pinned["split"]["pages"] if pinned is not None else gate.heldout_pages(corpora)
+        split = gate.build_split(pages, corpora_dir=corpora, labels_dir=labels, jobs=jobs)
+        source = f"{len(pages)} pages"
     loaded = load(model)
     figures = gate.measure(split, loaded)
-    typer.echo(f"{len(split.table)} paragraphs ({int(split.table['label'].notna().sum())} labelled) from {len(pages)} pages")
+    typer.echo(f"{len(split.table)} paragraphs ({int(split.table['label'].notna().sum())} labelled) from {source}")
     for name, value in figures.items():
         typer.echo(f"  {name:<28}{value:.4f}")
     if pin:

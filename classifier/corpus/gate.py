@@ -6,6 +6,10 @@ whose residue was read and labelled. It is rebuilt from the corpora and the comm
 labels, and its hash is pinned beside the floors, so a changed split (new labels, a
 new extractor version) fails the gate until someone re-pins it on purpose; floors are
 never lowered without ``allow_lower``.
+
+A gate can also hold a labelled file as its split (``file_split``): the genre gate,
+``tests/genre_gate.json``, pins the shipped model's figures on news documents we wrote
+to test and never train on (``datasets/evaluation/``), and needs no corpora.
 """
 
 from __future__ import annotations
@@ -45,6 +49,16 @@ class GateSplit:
     table: pd.DataFrame
     pages: tuple[str, ...]
     hash: str
+    #: The labelled file the split is (``file_split``), or None for corpus pages.
+    file: str | None = None
+
+
+def file_split(path: str | Path) -> GateSplit:
+    """A labelled file (CSV, JSONL or Parquet) as a gate's split."""
+    from classifier.data import read_labelled
+
+    table = read_labelled([path])
+    return GateSplit(table=table, pages=(), hash=split_hash(table), file=Path(path).as_posix())
 
 
 def heldout_pages(corpora_dir: str | Path | None = None) -> list[str]:
@@ -166,15 +180,12 @@ def pin(
                 + ", ".join(f"{name} {before:.4f} -> {after:.4f}" for name, (before, after) in lowered.items())
                 + "; pass allow_lower (--allow-lower) to do it on purpose"
             )
+    counts = {"rows": len(split.table), "labelled_rows": int(split.table["label"].notna().sum()), "hash": split.hash}
     gate = {
         "format": GATE_FORMAT,
-        "split": {
-            "extractors": list(GATE_EXTRACTORS),
-            "rows": len(split.table),
-            "labelled_rows": int(split.table["label"].notna().sum()),
-            "hash": split.hash,
-            "pages": list(split.pages),
-        },
+        "split": {"file": split.file, **counts}
+        if split.file is not None
+        else {"extractors": list(GATE_EXTRACTORS), **counts, "pages": list(split.pages)},
         "model_checksum": model_checksum,
         "figures": figures,
         "floors": floors,
