@@ -1,0 +1,28 @@
+"""Stage one's tail averaging (``TrainingConfig.stage1_average_from_epoch``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from classifier.training import ParagraphClassifier, TrainingConfig, train
+
+
+def _stage1(config: TrainingConfig, rows: int):
+    estimator = ParagraphClassifier(config)
+    estimator.config_ = config
+    return estimator._new_stage1(rows)
+
+
+def test_averaging_starts_after_the_given_epochs() -> None:
+    assert _stage1(TrainingConfig(stage1_average_from_epoch=5), 1_000).average == 5_000
+    assert _stage1(TrainingConfig(stage1_average_from_epoch=None), 1_000).average is False
+    assert TrainingConfig().stage1_average_from_epoch == 5  # the shipped recipe
+
+
+def test_tail_averaged_weights_are_reproducible_and_not_the_last_step(small_training_table) -> None:
+    recipe = dict(folds=3, hidden_layers=(8,), authored_weight=1.0, stage2_iterations=20)
+    averaged, _ = train(small_training_table, config=TrainingConfig(**recipe, stage1_average_from_epoch=5))
+    again, _ = train(small_training_table, config=TrainingConfig(**recipe, stage1_average_from_epoch=5))
+    last, _ = train(small_training_table, config=TrainingConfig(**recipe, stage1_average_from_epoch=None))
+    assert np.array_equal(averaged.token_coef, again.token_coef)
+    assert not np.allclose(averaged.token_coef, last.token_coef)
