@@ -53,7 +53,8 @@ class TrainingConfig:
     #: heavily weighted rows (authored appeals) make single late steps large, so where
     #: the last one lands depends on the shuffle: three seeds of the recipe without it
     #: gave held-out macro-F1 0.749-0.780, two with it 0.778 and 0.781. Averaging from
-    #: the first step instead keeps the poor early steps in the mean (0.730).
+    #: the first step did not help (0.730 against 0.736 without averaging, in one
+    #: run each on data with one more authored batch).
     stage1_average_from_epoch: int | None = 5
     #: Stage one is the mean of the linear models fitted for the out-of-fold
     #: predictions rather than one more model fitted on every row. Stochastic gradient
