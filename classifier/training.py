@@ -166,6 +166,12 @@ class ParagraphClassifier:
         from sklearn.linear_model import SGDClassifier
 
         start = self.config_.stage1_average_from_epoch
+        if start is not None and not 0 <= start < self.config_.stage1_epochs:
+            # From the last epoch on there would be nothing to average: the last step.
+            raise ValueError(
+                f"stage1_average_from_epoch is {start}: give an epoch from 0 to stage1_epochs - 1 "
+                f"({self.config_.stage1_epochs - 1}), or None for no averaging"
+            )
         return SGDClassifier(
             loss="log_loss",
             alpha=self.config_.stage1_alpha,

@@ -482,6 +482,7 @@ def test_a_large_parallel_job_starts_its_worker_server_before_loading_the_model(
         result = invoke("clean", source, "-o", tmp_path / f"out{jobs}.jsonl", "--jobs", jobs, "--chunk-rows", 3)
         assert result.exit_code == 0, result.output
         assert events == expected
+        assert f"{jobs} process" in result.stderr  # the server was for a job that used it
     monkeypatch.setattr(runner, "EARLY_START_BYTES", source.stat().st_size + 1)
     events.clear()
     assert invoke("clean", source, "-o", tmp_path / "out3.jsonl", "--jobs", 2, "--chunk-rows", 3).exit_code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from classifier.training import ParagraphClassifier, TrainingConfig, train
 
@@ -17,6 +18,8 @@ def test_averaging_starts_after_the_given_epochs() -> None:
     assert _stage1(TrainingConfig(stage1_average_from_epoch=5), 1_000).average == 5_000
     assert _stage1(TrainingConfig(stage1_average_from_epoch=None), 1_000).average is False
     assert TrainingConfig().stage1_average_from_epoch == 5  # the shipped recipe
+    with pytest.raises(ValueError, match="stage1_average_from_epoch"):
+        _stage1(TrainingConfig(stage1_average_from_epoch=10, stage1_epochs=10), 1_000)  # nothing left to average
 
 
 def test_tail_averaged_weights_are_reproducible_and_not_the_last_step(small_training_table) -> None:

@@ -142,14 +142,18 @@ def gate_command(
     from classifier.corpus import gate
 
     pinned = gate.pinned(gate_file) if gate_file.exists() else None
-    if split_file is None and pinned is not None and pinned["split"].get("file"):
-        split_file = Path(pinned["split"]["file"])
+    if pinned is None and not pin:
+        raise fail(f"{gate_file}: no such gate file; measure and write one with --pin")
+    pinned_file = None if pinned is None else gate.split_file_of(gate_file, pinned)
+    if split_file is not None and pinned is not None and pinned_file is None:
+        raise fail(
+            f"{gate_file} is a gate on the held-out corpus pages, not on a file: give another --file for a gate on this file"
+        )
+    split_file = split_file or pinned_file
     if split_file is not None:
         split = gate.file_split(split_file)
         source = str(split_file)
     else:
-        if pinned is None and not pin:
-            raise fail(f"{gate_file}: no such gate file; measure and write one with --pin")
         pages = pinned["split"]["pages"] if pinned is not None else gate.heldout_pages(corpora)
         split = gate.build_split(pages, corpora_dir=corpora, labels_dir=labels, jobs=jobs)
         source = f"{len(pages)} pages"
@@ -162,7 +166,7 @@ def gate_command(
         gate.pin(gate_file, split, figures, model_checksum=loaded.manifest["checksum"], allow_lower=allow_lower)
         typer.echo(f"pinned {gate_file}")
         return
-    problems = gate.check(gate.pinned(gate_file), split.hash, figures)
+    problems = gate.check(pinned, split.hash, figures, repin=f"newsclean data gate --file {gate_file} --pin")
     if problems:
         raise fail("quality gate failed:\n  " + "\n  ".join(problems))
     typer.echo("quality gate passed")

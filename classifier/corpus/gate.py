@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,15 @@ def file_split(path: str | Path) -> GateSplit:
     from classifier.data import read_labelled
 
     table = read_labelled([path])
-    return GateSplit(table=table, pages=(), hash=split_hash(table), file=Path(path).as_posix())
+    return GateSplit(table=table, pages=(), hash=split_hash(table), file=str(Path(path).resolve()))
+
+
+def split_file_of(gate_path: str | Path, gate: dict) -> Path | None:
+    """The labelled file a gate's split is, or None for a gate on corpus pages. The
+    gate records it relative to the gate file's folder, so it holds from any folder
+    and on any machine."""
+    recorded = gate["split"].get("file")
+    return None if recorded is None else Path(gate_path).resolve().parent / recorded
 
 
 def heldout_pages(corpora_dir: str | Path | None = None) -> list[str]:
@@ -139,14 +148,13 @@ def measure(split: GateSplit, model=None) -> dict[str, float]:
     return {name: summary[name] for name in GATED_FIGURES}
 
 
-def check(gate: dict, split_hash_now: str, figures: dict[str, float]) -> list[str]:
-    """Every way the measured state fails the pinned gate (empty: passes)."""
+def check(gate: dict, split_hash_now: str, figures: dict[str, float], *, repin: str = "newsclean data gate --pin") -> list[str]:
+    """Every way the measured state fails the pinned gate (empty: passes); ``repin``
+    is the command that re-pins this gate."""
     problems = []
     if gate["split"]["hash"] != split_hash_now:
-        problems.append(
-            "the evaluation split changed (labels, corpora or extractor output): check the new figures "
-            "and re-pin on purpose with `newsclean data gate --pin`"
-        )
+        what = "labels" if gate["split"].get("file") else "labels, corpora or extractor output"
+        problems.append(f"the evaluation split changed ({what}): check the new figures and re-pin on purpose with `{repin}`")
     for name, floor in gate["floors"].items():
         if figures[name] < floor:
             problems.append(f"{name} {figures[name]:.4f} is below its floor {floor:.4f}")
@@ -157,6 +165,12 @@ def pinned(path: str | Path) -> dict:
     gate = json.loads(Path(path).read_text(encoding="utf-8"))
     if gate.get("format") != GATE_FORMAT:
         raise GateError(f"{path}: gate format {gate.get('format')!r}, this release reads {GATE_FORMAT}")
+    split = gate.get("split", {})
+    if "floors" not in gate or "hash" not in split or not (split.get("file") or "pages" in split):
+        raise GateError(
+            f"{path}: not a complete gate file (no floors, or a split without a hash, a file or pages): "
+            "remove it and pin a new one with --pin"
+        )
     return gate
 
 
@@ -181,10 +195,11 @@ def pin(
                 + "; pass allow_lower (--allow-lower) to do it on purpose"
             )
     counts = {"rows": len(split.table), "labelled_rows": int(split.table["label"].notna().sum()), "hash": split.hash}
+    recorded = None if split.file is None else Path(os.path.relpath(split.file, target.resolve().parent)).as_posix()
     gate = {
         "format": GATE_FORMAT,
-        "split": {"file": split.file, **counts}
-        if split.file is not None
+        "split": {"file": recorded, **counts}
+        if recorded is not None
         else {"extractors": list(GATE_EXTRACTORS), **counts, "pages": list(split.pages)},
         "model_checksum": model_checksum,
         "figures": figures,
