@@ -570,6 +570,20 @@ def feature_names(
     return names
 
 
+def vocabulary_coverage(ids: np.ndarray, owners: np.ndarray, shapes: np.ndarray, n_words: int) -> np.ndarray:
+    """Share of each paragraph's words that the vocabulary knows (1 for a paragraph
+    without words), from ``paragraph_features``' output.
+
+    Stage one can only judge the words it knows: in a language the training data
+    hardly had, its probabilities say little, and stage two should lean on place and
+    shape instead. This tells it when.
+    """
+    n = len(shapes)
+    words = np.rint(np.expm1(shapes[:, SHAPE_FEATURES.index("log_words")]))
+    known = np.bincount(owners[ids < n_words], minlength=n)
+    return np.where(words > 0, known / np.maximum(words, 1.0), 1.0)
+
+
 # Neighbours whose first-pass probabilities each paragraph sees.
 NEIGHBOUR_OFFSETS: tuple[int, ...] = (-3, -2, -1, 1, 2, 3)
 WINDOW = 6
@@ -583,6 +597,7 @@ def context_features(
     lengths: Sequence[int] | np.ndarray | None = None,
     site_repeats: np.ndarray | None = None,
     story: np.ndarray | None = None,
+    coverage: np.ndarray | None = None,
 ) -> np.ndarray:
     """Second-pass features of paragraphs, rows in document order.
 
@@ -591,6 +606,8 @@ def context_features(
     of the site holding each paragraph, 1 when unknown; see ``classifier.repeats``)
     one more column: the log of the other pages. With ``story`` (``story_support``
     rows of these paragraphs) its columns, and the first two of each neighbour's.
+    With ``coverage`` (``vocabulary_coverage`` of these paragraphs) two more: the
+    paragraph's and its document's mean (the language of the whole page).
     """
     n, k = probabilities.shape
     sizes = np.asarray([n] if lengths is None else lengths, dtype=np.int64)
@@ -658,6 +675,9 @@ def context_features(
     if story is not None:
         # The paragraph's own support, and its neighbours' (a teaser block is a run).
         blocks += [story, neighbour(story[:, :2], -1)[0], neighbour(story[:, :2], 1)[0]]
+    if coverage is not None:
+        page = np.bincount(document, weights=coverage, minlength=len(sizes)) / np.maximum(sizes, 1)
+        blocks.append(np.column_stack([coverage, page[document]]))
     return np.hstack(blocks)
 
 

@@ -34,6 +34,7 @@ from classifier.features import (
     feature_names,
     paragraph_features,
     story_support,
+    vocabulary_coverage,
 )
 from classifier.labels import REPORTING
 
@@ -85,6 +86,9 @@ class Model:
     #: Whether stage two reads how much of each paragraph's vocabulary the rest of its
     #: document shares (``classifier.features.story_support``).
     story_support: bool = False
+    #: Whether stage two reads how much of each paragraph's words the vocabulary
+    #: knows (``classifier.features.vocabulary_coverage``).
+    vocabulary_coverage: bool = False
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -103,10 +107,13 @@ class Model:
 
     # -- prediction -------------------------------------------------------------
 
-    def first_pass(self, texts: Sequence[str], *, content: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def first_pass(
+        self, texts: Sequence[str], *, content: list | None = None, coverage: list | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Stage-one probabilities and the shape rows of paragraphs (any documents).
 
-        A list given as ``content`` receives the paragraphs' content words (owners, keys).
+        A list given as ``content`` receives the paragraphs' content words (owners,
+        keys); one given as ``coverage``, their ``vocabulary_coverage``.
         """
         features = paragraph_features(
             texts, self.token_table, self.n_buckets, tokenizer=self.tokenizer, content_words=content is not None
@@ -114,6 +121,8 @@ class Model:
         ids, owners, shapes = features[:3]
         if content is not None:
             content.extend(features[3:])
+        if coverage is not None:
+            coverage.append(vocabulary_coverage(ids, owners, shapes, self.token_table.n_words))
         n = len(texts)
         counts = np.bincount(owners, minlength=n)
         # Term counts scaled by 1/sqrt(tokens), as in training.
@@ -163,7 +172,8 @@ class Model:
         if not flat:
             return [np.zeros((0, len(self.labels))) for _ in documents]
         content: list | None = [] if self.story_support else None
-        first, shapes = self.first_pass(flat, content=content)
+        coverage: list | None = [] if self.vocabulary_coverage else None
+        first, shapes = self.first_pass(flat, content=content, coverage=coverage)
         lengths = np.fromiter(map(len, documents), dtype=np.int64, count=len(documents))
         story = None
         if content is not None:
@@ -176,7 +186,15 @@ class Model:
                 if site_repeats is not None
                 else np.ones(len(flat))
             )
-        context = context_features(first, shapes, flat, lengths=lengths, site_repeats=repeats, story=story)
+        context = context_features(
+            first,
+            shapes,
+            flat,
+            lengths=lengths,
+            site_repeats=repeats,
+            story=story,
+            coverage=coverage[0] if coverage else None,
+        )
         return np.split(self.second_pass(context), np.cumsum(lengths)[:-1])
 
     def predict_proba(self, paragraphs: Sequence[str]) -> np.ndarray:
@@ -277,6 +295,7 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
         manifest["tokenizer"] = model.tokenizer
         manifest["site_repeats"] = model.site_repeats
         manifest["story_support"] = model.story_support
+        manifest["vocabulary_coverage"] = model.vocabulary_coverage
         manifest["files"] = {name: _sha256(staging / name) for name in ARTIFACT_FILES}
         manifest["checksum"] = _manifest_checksum(manifest)
         (staging / MANIFEST).write_text(_canonical(manifest), encoding="utf-8")
@@ -382,6 +401,7 @@ def _load_v1(folder: Path, manifest: dict[str, Any]) -> Model:
         tokenizer=str(manifest.get("tokenizer", "words")),
         site_repeats=bool(manifest.get("site_repeats", False)),
         story_support=bool(manifest.get("story_support", False)),
+        vocabulary_coverage=bool(manifest.get("vocabulary_coverage", False)),
         manifest=manifest,
     )
 

@@ -29,6 +29,7 @@ from classifier.features import (
     context_features,
     paragraph_features,
     story_support,
+    vocabulary_coverage,
     words_of,
 )
 from classifier.labels import DONATION_APPEAL, LABELS, REPORTING
@@ -98,6 +99,14 @@ class TrainingConfig:
     #: never showed. The copies show it. They are not scored, not used to calibrate
     #: and not counted for the vocabulary.
     labelled_copies: bool = True
+    #: Give stage two the share of each paragraph's words that the vocabulary knows
+    #: (``classifier.features.vocabulary_coverage``).
+    vocabulary_coverage: bool = False
+    #: Train also on copies of this share of the real documents with their letters
+    #: enciphered (``ciphered_copies``): text in a language the vocabulary does not
+    #: know, with the same shape, place and labels. Stage one can say little about
+    #: such text; the copies teach stage two what to do then.
+    unknown_language_copies: float = 0.0
     random_state: int = 0
 
 
@@ -200,7 +209,14 @@ class ParagraphClassifier:
 
         return LogisticRegression(C=1.0, max_iter=2000)
 
-    def _contexts(self, frame: pd.DataFrame, first: np.ndarray, shapes: np.ndarray, content: Sequence[np.ndarray]) -> np.ndarray:
+    def _contexts(
+        self,
+        frame: pd.DataFrame,
+        first: np.ndarray,
+        shapes: np.ndarray,
+        content: Sequence[np.ndarray],
+        coverage: np.ndarray | None = None,
+    ) -> np.ndarray:
         texts = frame["text"].tolist()
         positions = frame["position"].to_numpy()
         repeats = frame_site_repeats(frame) if self.config_.site_repeats else None
@@ -220,10 +236,16 @@ class ParagraphClassifier:
             lengths=lengths,
             site_repeats=None if repeats is None else repeats[order],
             story=None if story is None else story[order],
+            coverage=None if coverage is None else coverage[order],
         )
         result = np.empty_like(block)
         result[order] = block
         return result
+
+    def _coverage(self, ids: np.ndarray, owners: np.ndarray, shapes: np.ndarray) -> np.ndarray | None:
+        if not self.config_.vocabulary_coverage:
+            return None
+        return vocabulary_coverage(ids, owners, shapes, len(self.vocabulary_))
 
     def fit(
         self,
@@ -289,7 +311,7 @@ class ParagraphClassifier:
                     design[labelled], target[labelled], sample_weight=weights[labelled]
                 )
 
-            contexts = self._contexts(X, first_oof, shapes, content)
+            contexts = self._contexts(X, first_oof, shapes, content, self._coverage(ids, owners, shapes))
             self.context_mean_ = contexts[labelled].mean(axis=0)
             context_scale = contexts[labelled].std(axis=0)
             self.context_scale_ = np.where(context_scale > 0, context_scale, 1.0)
@@ -335,7 +357,7 @@ class ParagraphClassifier:
             texts, self.vocabulary_, self.config_.bigram_buckets, tokenizer=self.config_.tokenizer, content_words=True
         )
         first = self.stage1_.predict_proba(self._stage1_design(ids, owners, shapes))
-        contexts = self._contexts(X, first, shapes, content)
+        contexts = self._contexts(X, first, shapes, content, self._coverage(ids, owners, shapes))
         # Double precision, as the exported model computes (the weights are the same).
         scaled = (contexts - self.context_mean_) / self.context_scale_
         return softmax(_log_proba(self.stage2_, scaled) / self.temperature_ + self.class_bias_)
@@ -371,6 +393,7 @@ class ParagraphClassifier:
             tokenizer=self.config_.tokenizer,
             site_repeats=self.config_.site_repeats,
             story_support=self.config_.story_support,
+            vocabulary_coverage=self.config_.vocabulary_coverage,
             manifest=dict(manifest or {}),
         )
 
@@ -548,6 +571,66 @@ def with_labelled_copies(data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     return pd.concat([data, copies], ignore_index=True), copied
 
 
+#: ``doc_id`` suffix of the documents ``ciphered_copies`` makes.
+CIPHER_SUFFIX = "#ciphered"
+_CIPHER_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _cipher(key: str) -> dict[int, str]:
+    """A letter substitution fixed by ``key``: the plain Latin letters shuffled among
+    themselves, and every other lower-case letter of the Latin, Greek and Cyrillic
+    scripts to a plain Latin letter drawn at random; upper case to upper case."""
+    import hashlib
+
+    seed = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "little")
+    rng = np.random.default_rng(seed)
+    shuffled = "".join(rng.permutation(list(_CIPHER_LETTERS)))
+    table: dict[int, str] = {}
+    for code in (*range(0x61, 0x7B), *range(0xDF, 0x100), *range(0x3B1, 0x3CA), *range(0x430, 0x450)):
+        letter = chr(code)
+        if not letter.isalpha() or not letter.islower():
+            continue
+        if letter in _CIPHER_LETTERS:
+            target = shuffled[_CIPHER_LETTERS.index(letter)]
+        else:
+            target = _CIPHER_LETTERS[int(rng.integers(len(_CIPHER_LETTERS)))]
+        table[code] = target
+        upper = letter.upper()
+        if len(upper) == 1 and upper != letter:
+            table[ord(upper)] = target.upper()
+    return table
+
+
+def ciphered_copies(data: pd.DataFrame, share: float, *, random_state: int = 0) -> pd.DataFrame:
+    """Copies of about ``share`` of the real documents (not ``corpus`` "authored"),
+    each letter replaced by another, one substitution per site (``domain``, else per
+    document), so that a site's repeated lines stay repeated and a story's words stay
+    shared. Digits, punctuation, spacing and length are kept, and the labels: the
+    page as a reader of an unknown language would see it. ``doc_id`` gets
+    ``CIPHER_SUFFIX``."""
+    import zlib
+
+    document = data["doc_id"].astype(str)
+    names = document.unique()
+    keep = {name for name in names if zlib.crc32(f"{random_state}:{name}".encode()) / 2**32 < share}
+    chosen = document.isin(keep).to_numpy().copy()
+    if "corpus" in data.columns:
+        chosen &= (data["corpus"] != "authored").to_numpy()
+    copies = data[chosen].copy()
+    sites = copies["domain"].astype(str) if "domain" in copies.columns else copies["doc_id"].astype(str)
+    tables: dict[str, dict[int, str]] = {}
+    texts = []
+    for site, text in zip(sites, copies["text"], strict=True):
+        if site not in tables:
+            tables[site] = _cipher(f"{random_state}:{site}")
+        texts.append(text.translate(tables[site]))
+    copies["text"] = texts
+    copies["doc_id"] = copies["doc_id"].astype(str) + CIPHER_SUFFIX
+    if "page_id" in copies.columns:
+        copies["page_id"] = copies["page_id"].astype(str) + CIPHER_SUFFIX
+    return copies
+
+
 def train(
     data: pd.DataFrame,
     *,
@@ -570,12 +653,21 @@ def train(
     copied = np.zeros(len(data), dtype=bool)
     if config.labelled_copies:
         data, copied = with_labelled_copies(data)
+    if config.unknown_language_copies > 0:
+        import pandas as pd
+
+        ciphered = ciphered_copies(data[~copied], config.unknown_language_copies, random_state=config.random_state)
+        data = pd.concat([data, ciphered], ignore_index=True)
+        copied = np.concatenate([copied, np.ones(len(ciphered), dtype=bool)])
     # A copy keeps its source's group, so no fold sees a line it is scored on.
-    groups = data[groups_column] if groups_column in data.columns else data["doc_id"].astype(str).str.removesuffix(COPY_SUFFIX)
+    if groups_column in data.columns:
+        groups = data[groups_column]
+    else:
+        groups = data["doc_id"].astype(str).str.removesuffix(CIPHER_SUFFIX).str.removesuffix(COPY_SUFFIX)
     authored = (data["corpus"] == "authored").to_numpy() if "corpus" in data.columns else np.zeros(len(data), bool)
     weights = np.where(authored, config.authored_weight, 1.0)
     # The figures and the calibration describe real pages as they are: our own
-    # examples and the labelled copies train the model but are not scored.
+    # examples and the copies train the model but are not scored.
     real = ~authored & ~copied
     estimator = ParagraphClassifier(config).fit(
         data, data["label"].tolist(), groups=groups.tolist(), sample_weight=weights, calibrate_on=real, vocabulary_from=~copied

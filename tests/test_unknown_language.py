@@ -1,0 +1,81 @@
+"""Text in a language the vocabulary does not know: the coverage feature and the
+enciphered training copies that teach stage two what to do with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from classifier.evaluation import predict_table
+from classifier.features import paragraph_features, vocabulary_coverage
+from classifier.model import load_model_folder, save_model
+from classifier.training import CIPHER_SUFFIX, TrainingConfig, ciphered_copies, train
+
+
+def _coverage(texts: list[str], vocabulary: dict[str, int]) -> np.ndarray:
+    ids, owners, shapes = paragraph_features(texts, vocabulary)
+    return vocabulary_coverage(ids, owners, shapes, len(vocabulary))
+
+
+def test_coverage_is_the_share_of_known_words() -> None:
+    vocabulary = {"the": 0, "council": 1, "met": 2}
+    coverage = _coverage(["The council met.", "The valtuusto kokoontui.", "Kunta", "", "..."], vocabulary)
+    assert coverage.tolist() == [1.0, 1 / 3, 0.0, 1.0, 1.0]
+
+
+def _pages() -> pd.DataFrame:
+    rows = [
+        ("a1", 0, "Floods closed 12 roads on Tuesday.", "reporting", "a.example", "real"),
+        ("a1", 1, "Share this article", "ui_residue", "a.example", "real"),
+        ("a2", 0, "Ministers met in Berlin, said Ms Ålund.", "reporting", "a.example", "real"),
+        ("a2", 1, "Share this article", "ui_residue", "a.example", "real"),
+        ("ours", 0, "Support us from $2 a month.", "donation_appeal", "ours.example", "authored"),
+    ]
+    return pd.DataFrame(rows, columns=["doc_id", "position", "text", "label", "domain", "corpus"])
+
+
+def test_copies_keep_shape_and_labels_but_not_words() -> None:
+    pages = _pages()
+    copies = ciphered_copies(pages, 1.0)
+    real = pages[pages["corpus"] == "real"]
+    # Our own examples are never enciphered; every real document is at share 1.
+    assert copies["doc_id"].tolist() == [name + CIPHER_SUFFIX for name in real["doc_id"]]
+    assert copies["label"].tolist() == real["label"].tolist()
+    assert copies["position"].tolist() == real["position"].tolist()
+    for source, copy in zip(real["text"], copies["text"], strict=True):
+        assert len(copy) == len(source)
+        assert copy != source
+        # Digits, punctuation, spaces and case survive; only letters change.
+        for a, b in zip(source, copy, strict=True):
+            assert a.isalpha() == b.isalpha()
+            if not a.isalpha():
+                assert a == b
+            else:
+                assert a.isupper() == b.isupper()
+    # One substitution per site: a line repeated across its pages stays repeated.
+    assert copies["text"].iloc[1] == copies["text"].iloc[3]
+    assert ciphered_copies(pages, 0.0).empty
+
+
+def test_the_share_of_documents_copied_follows_the_setting() -> None:
+    pages = pd.DataFrame({"doc_id": [f"d{i}" for i in range(400)], "position": 0, "text": "Words here.", "label": "reporting"})
+    copied = len(ciphered_copies(pages, 0.25))
+    assert 60 <= copied <= 140
+    assert ciphered_copies(pages, 0.25)["doc_id"].tolist() == ciphered_copies(pages, 0.25)["doc_id"].tolist()
+
+
+def test_a_model_with_coverage_exports_saves_and_loads_exactly(small_training_table, tmp_path: Path) -> None:
+    config = TrainingConfig(folds=3, hidden_layers=(8,), authored_weight=1.0, vocabulary_coverage=True)
+    model, estimator = train(small_training_table, config=config)
+    assert model.vocabulary_coverage
+    expected = estimator.predict_proba(small_training_table)
+    assert np.abs(predict_table(model, small_training_table) - expected).max() < 1e-5
+    save_model(model, tmp_path / "m")
+    loaded = load_model_folder(tmp_path / "m")
+    assert loaded.vocabulary_coverage
+    assert np.array_equal(predict_table(loaded, small_training_table), predict_table(model, small_training_table))
+    # Stage two reads two more columns than a model without coverage.
+    without, _ = train(small_training_table, config=TrainingConfig(folds=3, hidden_layers=(8,), authored_weight=1.0))
+    assert len(model.context_mean) == len(without.context_mean) + 2
