@@ -630,12 +630,7 @@ def context_features(
     for offset in NEIGHBOUR_OFFSETS:
         shifted[offset], missing = neighbour(probabilities, offset)
         blocks += [shifted[offset], missing.astype(float)[:, None]]
-    cumulative = np.vstack([np.zeros((1, k)), np.cumsum(probabilities, axis=0)])
-    lo = np.maximum(index - WINDOW, 0)
-    hi = np.minimum(index + 1 + WINDOW, size)
-    before = (cumulative[rows] - cumulative[start + lo]) / np.maximum(index - lo, 1)[:, None]
-    after = (cumulative[start + hi] - cumulative[rows + 1]) / np.maximum(hi - index - 1, 1)[:, None]
-    blocks += [before, after]
+    blocks += _window_means(probabilities, rows, start, index, size)
     # The strongest non-reporting probability before and after each paragraph in its
     # document: probabilities lie in [0, 1], so lifting each document by twice its
     # number lets one running maximum over all rows stay within each document.
@@ -647,11 +642,7 @@ def context_features(
     reverse = np.maximum.accumulate((probabilities[:, 1:] - lift)[::-1], axis=0)[::-1] + lift
     after_max = np.where(last[:, None], 0.0, np.vstack([reverse[1:], np.zeros((1, k - 1))]))
     blocks += [before_max, after_max]
-    # Inside a block: a label strong both just before and just after this paragraph
-    # (the "why we need money" paragraph between "Dear readers," and "Donate").
-    near_before = np.max([shifted[offset][:, 1:] for offset in (-3, -2, -1)], axis=0)
-    near_after = np.max([shifted[offset][:, 1:] for offset in (1, 2, 3)], axis=0)
-    blocks.append(np.minimum(near_before, near_after))
+    blocks.append(_inside(shifted))
     denominator = np.maximum(size - 1, 1)
     position = np.column_stack(
         [
@@ -678,6 +669,64 @@ def context_features(
     if coverage is not None:
         page = np.bincount(document, weights=coverage, minlength=len(sizes)) / np.maximum(sizes, 1)
         blocks.append(np.column_stack([coverage, page[document]]))
+    return np.hstack(blocks)
+
+
+def _window_means(
+    probabilities: np.ndarray, rows: np.ndarray, start: np.ndarray, index: np.ndarray, size: np.ndarray
+) -> list[np.ndarray]:
+    """Mean probabilities of the ``WINDOW`` paragraphs before and after each one in
+    its document (zeros where there are none).
+
+    Summed neighbour by neighbour rather than from a running sum over the batch: a
+    running sum's rounding depends on the documents before, and a paragraph's
+    probabilities should not depend on what else is in its batch.
+    """
+    before = np.zeros_like(probabilities)
+    after = np.zeros_like(probabilities)
+    last = max(len(probabilities) - 1, 0)
+    for offset in range(1, WINDOW + 1):
+        before += np.where((index >= offset)[:, None], probabilities[np.maximum(rows - offset, 0)], 0.0)
+        after += np.where((index + offset < size)[:, None], probabilities[np.minimum(rows + offset, last)], 0.0)
+    before /= np.maximum(np.minimum(index, WINDOW), 1)[:, None]
+    after /= np.maximum(np.minimum(size - 1 - index, WINDOW), 1)[:, None]
+    return [before, after]
+
+
+def _inside(shifted: Mapping[int, np.ndarray]) -> np.ndarray:
+    """Inside a block: each non-reporting label's strength both just before and just
+    after a paragraph (the "why we need money" paragraph between "Dear readers," and
+    "Donate"), from its neighbours' probabilities by offset."""
+    near_before = np.max([shifted[offset][:, 1:] for offset in (-3, -2, -1)], axis=0)
+    near_after = np.max([shifted[offset][:, 1:] for offset in (1, 2, 3)], axis=0)
+    return np.minimum(near_before, near_after)
+
+
+def block_features(probabilities: np.ndarray, lengths: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Features of the block pass: each paragraph's second-pass probabilities with
+    its neighbours' and those of the run around it (rows in document order,
+    ``lengths`` paragraphs per document in turn).
+
+    Stage two judges a paragraph by its neighbours' first-pass probabilities, which
+    come from their words alone; a paragraph that reads like news in the middle of a
+    drive has neighbours that may read like news too. Read once more over stage
+    two's own judgements, the drive around it shows.
+    """
+    n = len(probabilities)
+    sizes = np.asarray(lengths, dtype=np.int64)
+    document = np.repeat(np.arange(len(sizes)), sizes)
+    start = (np.cumsum(sizes) - sizes)[document]
+    size = sizes[document]
+    rows = np.arange(n)
+    index = rows - start
+    blocks: list[np.ndarray] = [np.log(np.clip(probabilities, 1e-6, 1.0))]
+    shifted: dict[int, np.ndarray] = {}
+    for offset in NEIGHBOUR_OFFSETS:
+        missing = (index + offset < 0) | (index + offset >= size)
+        shifted[offset] = np.where(missing[:, None], 0.0, probabilities[np.clip(rows + offset, 0, max(n - 1, 0))])
+        blocks += [shifted[offset], missing.astype(float)[:, None]]
+    blocks += _window_means(probabilities, rows, start, index, size)
+    blocks.append(_inside(shifted))
     return np.hstack(blocks)
 
 

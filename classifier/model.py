@@ -30,6 +30,7 @@ from classifier.errors import ModelError, ModelFormatError, ModelIntegrityError
 from classifier.features import (
     SHAPE_FEATURES,
     TokenTable,
+    block_features,
     context_features,
     feature_names,
     paragraph_features,
@@ -89,6 +90,12 @@ class Model:
     #: Whether stage two reads how much of each paragraph's words the vocabulary
     #: knows (``classifier.features.vocabulary_coverage``).
     vocabulary_coverage: bool = False
+    #: The block pass (``classifier.features.block_features``): a linear layer
+    #: (features × labels weights, and a bias) over stage two's probabilities across
+    #: the document, with the mean and scale of its features; None: no block pass.
+    block_layer: tuple[np.ndarray, np.ndarray] | None = None
+    block_mean: np.ndarray | None = None
+    block_scale: np.ndarray | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -142,8 +149,20 @@ class Model:
         runs twice as fast (scores move by about 1e-5)."""
         return tuple((weights.astype(np.float32), bias.astype(np.float32)) for weights, bias in self.layers)
 
-    def second_pass(self, context: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities from the context features of paragraphs."""
+    def second_pass(self, context: np.ndarray, *, lengths: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+        """Calibrated probabilities from the context features of paragraphs (rows in
+        document order, ``lengths`` paragraphs per document; default one document)."""
+        scores = self._stage2_scores(context)
+        if self.block_layer is not None:
+            blocks = block_features(softmax(scores), [len(context)] if lengths is None else lengths)
+            weights, bias = self.block_layer
+            scores = ((blocks - self.block_mean) / self.block_scale) @ weights + bias
+        scores = scores / self.temperature
+        if self.class_bias is not None:
+            scores = scores + self.class_bias
+        return softmax(scores)
+
+    def _stage2_scores(self, context: np.ndarray) -> np.ndarray:
         layers = self._single_precision_layers
         hidden = ((context - self.context_mean) / self.context_scale).astype(np.float32)
         for weights, bias in layers[:-1]:
@@ -152,10 +171,7 @@ class Model:
             hidden += bias
             np.maximum(hidden, 0.0, out=hidden)
         weights, bias = layers[-1]
-        scores = (hidden @ weights + bias).astype(np.float64) / self.temperature
-        if self.class_bias is not None:
-            scores = scores + self.class_bias
-        return softmax(scores)
+        return (hidden @ weights + bias).astype(np.float64)
 
     def predict_proba_documents(
         self,
@@ -195,7 +211,7 @@ class Model:
             story=story,
             coverage=coverage[0] if coverage else None,
         )
-        return np.split(self.second_pass(context), np.cumsum(lengths)[:-1])
+        return np.split(self.second_pass(context, lengths=lengths), np.cumsum(lengths)[:-1])
 
     def predict_proba(self, paragraphs: Sequence[str]) -> np.ndarray:
         """Probabilities (paragraphs × labels) for the paragraphs of one document."""
@@ -282,6 +298,9 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
         for number, (weights, bias) in enumerate(model.layers):
             arrays[f"layer{number}_weights"] = weights
             arrays[f"layer{number}_bias"] = bias
+        if model.block_layer is not None:
+            arrays["block_weights"], arrays["block_bias"] = model.block_layer
+            arrays["block_mean"], arrays["block_scale"] = model.block_mean, model.block_scale
         with open(staging / WEIGHTS, "wb") as handle:
             # Uncompressed: loads in a few milliseconds, where inflating costs more
             # than the rest of a cold start.
@@ -396,6 +415,9 @@ def _load_v1(folder: Path, manifest: dict[str, Any]) -> Model:
         layers=layers,
         temperature=float(data["temperature"][0]),
         class_bias=data.get("class_bias"),
+        block_layer=(data["block_weights"], data["block_bias"]) if "block_weights" in data else None,
+        block_mean=data.get("block_mean"),
+        block_scale=data.get("block_scale"),
         n_buckets=int(manifest["n_buckets"]),
         stage1_link=str(manifest.get("stage1_link", "softmax")),
         tokenizer=str(manifest.get("tokenizer", "words")),

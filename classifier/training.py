@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from classifier.data import documents
+from classifier.data import documents, encipher
 from classifier.errors import DataError
 from classifier.features import (
     DEFAULT_BUCKETS,
@@ -26,6 +26,7 @@ from classifier.features import (
     N_SHAPE,
     SHAPE_FEATURES,
     FeatureSpace,
+    block_features,
     context_features,
     paragraph_features,
     story_support,
@@ -101,12 +102,22 @@ class TrainingConfig:
     labelled_copies: bool = True
     #: Give stage two the share of each paragraph's words that the vocabulary knows
     #: (``classifier.features.vocabulary_coverage``).
-    vocabulary_coverage: bool = False
+    vocabulary_coverage: bool = True
     #: Train also on copies of this share of the real documents with their letters
     #: enciphered (``ciphered_copies``): text in a language the vocabulary does not
     #: know, with the same shape, place and labels. Stage one can say little about
-    #: such text; the copies teach stage two what to do then.
-    unknown_language_copies: float = 0.0
+    #: such text; the copies teach stage two what to do then. Without them, a Finnish
+    #: news story on a held-out site lost a quarter of its reporting characters, and
+    #: the held-out pages enciphered whole lost 1.6-2.2%; with a tenth of the
+    #: documents copied (and ``vocabulary_coverage``), 0.3% and 0.04-0.16% (two seeds).
+    unknown_language_copies: float = 0.1
+    #: Read the document once more over stage two's probabilities (a linear layer over
+    #: ``classifier.features.block_features``), so that a paragraph is judged by the
+    #: judgements of its neighbours, not only by their words: the middle of a drive
+    #: reads like news, and so may its neighbours' words, but not what stage two made
+    #: of them. Two seeds: held-out macro-F1 0.787 and 0.787, against 0.773 and 0.779
+    #: without it.
+    block_pass: bool = True
     random_state: int = 0
 
 
@@ -335,6 +346,10 @@ class ParagraphClassifier:
                     scaled[stage2_rows], target[stage2_rows], sample_weight=stage2_weights[stage2_rows]
                 )
 
+        self.block_layer_ = None
+        if self.config_.block_pass:
+            log_oof = self._fit_block_pass(X, log_oof, folds, labelled, target, stage2_rows, stage2_weights)
+
         calibration = labelled & (np.ones(len(labels), bool) if calibrate_on is None else np.asarray(calibrate_on, bool))
         if not calibration.any():
             calibration = labelled
@@ -349,6 +364,49 @@ class ParagraphClassifier:
         )
         return self
 
+    def _blocks(self, frame: pd.DataFrame, log_probabilities: np.ndarray) -> np.ndarray:
+        """``block_features`` of the rows of ``frame`` from stage two's log-probabilities."""
+        positions = frame["position"].to_numpy()
+        groups = documents(frame)
+        order = np.concatenate([np.asarray(sorted(rows, key=lambda row: positions[row])) for _, rows in groups])
+        block = block_features(softmax(log_probabilities[order]), [len(rows) for _, rows in groups])
+        result = np.empty_like(block)
+        result[order] = block
+        return result
+
+    def _fit_block_pass(
+        self,
+        frame: pd.DataFrame,
+        log_oof: np.ndarray,
+        folds: list[tuple[np.ndarray, np.ndarray]],
+        labelled: np.ndarray,
+        target: np.ndarray,
+        rows: np.ndarray,
+        weights: np.ndarray,
+    ) -> np.ndarray:
+        """Fit the block pass on stage two's out-of-fold judgements, one linear model
+        per fold, and keep their mean; return the block pass's out-of-fold
+        log-probabilities."""
+        from sklearn.linear_model import LogisticRegression
+
+        blocks = self._blocks(frame, log_oof)
+        self.block_mean_ = blocks[labelled].mean(axis=0)
+        scale = blocks[labelled].std(axis=0)
+        self.block_scale_ = np.where(scale > 0, scale, 1.0)
+        scaled = (blocks - self.block_mean_) / self.block_scale_
+        result = np.zeros_like(log_oof)
+        coefficients, intercepts = [], []
+        for train_rows, test_rows in folds:
+            fit_rows = train_rows[rows[train_rows]]
+            layer = LogisticRegression(C=1.0, max_iter=1000)
+            layer.fit(scaled[fit_rows], target[fit_rows], sample_weight=weights[fit_rows])
+            result[test_rows] = layer.predict_log_proba(scaled[test_rows])
+            coefficients.append(layer.coef_)
+            intercepts.append(layer.intercept_)
+        # The mean of linear models is one linear model: features × labels weights.
+        self.block_layer_ = (np.mean(coefficients, axis=0).T.copy(), np.mean(intercepts, axis=0))
+        return result
+
     # -- prediction with the scikit-learn parts (the reference for export) -----------
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -360,7 +418,11 @@ class ParagraphClassifier:
         contexts = self._contexts(X, first, shapes, content, self._coverage(ids, owners, shapes))
         # Double precision, as the exported model computes (the weights are the same).
         scaled = (contexts - self.context_mean_) / self.context_scale_
-        return softmax(_log_proba(self.stage2_, scaled) / self.temperature_ + self.class_bias_)
+        scores = _log_proba(self.stage2_, scaled)
+        if self.block_layer_ is not None:
+            weights, bias = self.block_layer_
+            scores = ((self._blocks(X, scores) - self.block_mean_) / self.block_scale_) @ weights + bias
+        return softmax(scores / self.temperature_ + self.class_bias_)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
@@ -394,6 +456,9 @@ class ParagraphClassifier:
             site_repeats=self.config_.site_repeats,
             story_support=self.config_.story_support,
             vocabulary_coverage=self.config_.vocabulary_coverage,
+            block_layer=self.block_layer_,
+            block_mean=self.block_mean_ if self.block_layer_ is not None else None,
+            block_scale=self.block_scale_ if self.block_layer_ is not None else None,
             manifest=dict(manifest or {}),
         )
 
@@ -573,41 +638,12 @@ def with_labelled_copies(data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
 
 #: ``doc_id`` suffix of the documents ``ciphered_copies`` makes.
 CIPHER_SUFFIX = "#ciphered"
-_CIPHER_LETTERS = "abcdefghijklmnopqrstuvwxyz"
-
-
-def _cipher(key: str) -> dict[int, str]:
-    """A letter substitution fixed by ``key``: the plain Latin letters shuffled among
-    themselves, and every other lower-case letter of the Latin, Greek and Cyrillic
-    scripts to a plain Latin letter drawn at random; upper case to upper case."""
-    import hashlib
-
-    seed = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "little")
-    rng = np.random.default_rng(seed)
-    shuffled = "".join(rng.permutation(list(_CIPHER_LETTERS)))
-    table: dict[int, str] = {}
-    for code in (*range(0x61, 0x7B), *range(0xDF, 0x100), *range(0x3B1, 0x3CA), *range(0x430, 0x450)):
-        letter = chr(code)
-        if not letter.isalpha() or not letter.islower():
-            continue
-        if letter in _CIPHER_LETTERS:
-            target = shuffled[_CIPHER_LETTERS.index(letter)]
-        else:
-            target = _CIPHER_LETTERS[int(rng.integers(len(_CIPHER_LETTERS)))]
-        table[code] = target
-        upper = letter.upper()
-        if len(upper) == 1 and upper != letter:
-            table[ord(upper)] = target.upper()
-    return table
 
 
 def ciphered_copies(data: pd.DataFrame, share: float, *, random_state: int = 0) -> pd.DataFrame:
-    """Copies of about ``share`` of the real documents (not ``corpus`` "authored"),
-    each letter replaced by another, one substitution per site (``domain``, else per
-    document), so that a site's repeated lines stay repeated and a story's words stay
-    shared. Digits, punctuation, spacing and length are kept, and the labels: the
-    page as a reader of an unknown language would see it. ``doc_id`` gets
-    ``CIPHER_SUFFIX``."""
+    """Enciphered copies (``classifier.data.encipher``) of about ``share`` of the real
+    documents (not ``corpus`` "authored"): the page as a reader of an unknown
+    language would see it. ``doc_id`` and ``page_id`` get ``CIPHER_SUFFIX``."""
     import zlib
 
     document = data["doc_id"].astype(str)
@@ -616,15 +652,7 @@ def ciphered_copies(data: pd.DataFrame, share: float, *, random_state: int = 0) 
     chosen = document.isin(keep).to_numpy().copy()
     if "corpus" in data.columns:
         chosen &= (data["corpus"] != "authored").to_numpy()
-    copies = data[chosen].copy()
-    sites = copies["domain"].astype(str) if "domain" in copies.columns else copies["doc_id"].astype(str)
-    tables: dict[str, dict[int, str]] = {}
-    texts = []
-    for site, text in zip(sites, copies["text"], strict=True):
-        if site not in tables:
-            tables[site] = _cipher(f"{random_state}:{site}")
-        texts.append(text.translate(tables[site]))
-    copies["text"] = texts
+    copies = encipher(data[chosen], key=str(random_state))
     copies["doc_id"] = copies["doc_id"].astype(str) + CIPHER_SUFFIX
     if "page_id" in copies.columns:
         copies["page_id"] = copies["page_id"].astype(str) + CIPHER_SUFFIX
@@ -649,6 +677,8 @@ def train(
     from classifier.evaluation import evaluate_probabilities
 
     config = config or TrainingConfig()
+    if not 0.0 <= config.unknown_language_copies <= 1.0:
+        raise ValueError(f"unknown_language_copies is a share of documents, 0 to 1; got {config.unknown_language_copies}")
     source = data
     copied = np.zeros(len(data), dtype=bool)
     if config.labelled_copies:

@@ -296,8 +296,22 @@ def test_an_interrupted_run_resumes_without_redoing_or_duplicating_rows(tmp_path
     assert result.exit_code == 0, result.output
     assert "resuming" in result.stderr and "8 rows into" in result.stderr  # 12 rows, 4 done before
     assert gzip.decompress(output.read_bytes()) == gzip.decompress(reference.read_bytes())
-    assert removed.read_bytes() == reference_removed.read_bytes()
+    assert _same_records(removed, reference_removed)
     assert leftovers(tmp_path) == []
+
+
+def _same_records(path: Path, reference: Path) -> bool:
+    """The same JSON lines, probabilities (written to six decimals) equal to 2e-6:
+    stage two computes in single precision, and a batch of another size may round its
+    last bit otherwise, which can move the sixth decimal by one."""
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    expected = [json.loads(line) for line in reference.read_text(encoding="utf-8").splitlines()]
+    if len(records) != len(expected):
+        return False
+    for record, wanted in zip(records, expected, strict=True):
+        if abs(record.pop("probability") - wanted.pop("probability")) > 2e-6 or record != wanted:
+            return False
+    return True
 
 
 def test_a_killed_run_resumes(tmp_path: Path) -> None:

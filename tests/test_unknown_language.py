@@ -3,15 +3,21 @@ enciphered training copies that teach stage two what to do with it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
+from typer.testing import CliRunner
 
+from classifier.cli import app
+from classifier.data import encipher
 from classifier.evaluation import predict_table
 from classifier.features import paragraph_features, vocabulary_coverage
 from classifier.model import load_model_folder, save_model
 from classifier.training import CIPHER_SUFFIX, TrainingConfig, ciphered_copies, train
+from tests.conftest import ROOT
 
 
 def _coverage(texts: list[str], vocabulary: dict[str, int]) -> np.ndarray:
@@ -77,5 +83,36 @@ def test_a_model_with_coverage_exports_saves_and_loads_exactly(small_training_ta
     assert loaded.vocabulary_coverage
     assert np.array_equal(predict_table(loaded, small_training_table), predict_table(model, small_training_table))
     # Stage two reads two more columns than a model without coverage.
-    without, _ = train(small_training_table, config=TrainingConfig(folds=3, hidden_layers=(8,), authored_weight=1.0))
+    plain = TrainingConfig(folds=3, hidden_layers=(8,), authored_weight=1.0, vocabulary_coverage=False)
+    without, _ = train(small_training_table, config=plain)
+    assert not without.vocabulary_coverage
     assert len(model.context_mean) == len(without.context_mean) + 2
+
+
+def test_a_share_outside_zero_to_one_is_refused(small_training_table) -> None:
+    with pytest.raises(ValueError, match="share of documents"):
+        train(small_training_table, config=TrainingConfig(unknown_language_copies=1.5))
+
+
+def test_evaluate_can_score_enciphered_text(tmp_path: Path) -> None:
+    genre = str(ROOT / "datasets" / "evaluation" / "appeal_blocks.jsonl")
+    runner = CliRunner()
+    plain, enciphered = tmp_path / "plain.json", tmp_path / "enciphered.json"
+    assert runner.invoke(app, ["evaluate", genre, "--json", str(plain)]).exit_code == 0
+    result = runner.invoke(app, ["evaluate", genre, "--encipher", "--json", str(enciphered)])
+    assert result.exit_code == 0, result.output
+    plain_report, enciphered_report = json.loads(plain.read_text()), json.loads(enciphered.read_text())
+    # Same paragraphs, other words: the figures move, the counts do not.
+    assert enciphered_report["rows"] == plain_report["rows"]
+    assert enciphered_report != plain_report
+    refused = runner.invoke(app, ["evaluate", genre, "--encipher", "--cross-validate"])
+    assert refused.exit_code == 1 and "--encipher scores a trained model" in refused.output
+
+
+def test_encipher_keeps_everything_but_the_letters() -> None:
+    pages = _pages()
+    enciphered = encipher(pages)
+    assert enciphered.drop(columns="text").equals(pages.drop(columns="text"))
+    assert [len(text) for text in enciphered["text"]] == [len(text) for text in pages["text"]]
+    assert encipher(pages)["text"].tolist() == enciphered["text"].tolist()
+    assert encipher(pages, key="other")["text"].tolist() != enciphered["text"].tolist()

@@ -29,6 +29,12 @@ def evaluate_command(
     folds: int = typer.Option(5, "--folds", min=2, help="Folds for --cross-validate."),
     groups: str = typer.Option("domain", "--groups", help="Column kept within one fold."),
     score_authored: bool = typer.Option(False, "--score-authored", help="Also score rows we wrote (corpus 'authored')."),
+    encipher: bool = typer.Option(
+        False,
+        "--encipher",
+        help="Score the text with its letters enciphered, one substitution per site: "
+        "how the model fares on a language it does not know.",
+    ),
 ) -> None:
     """Per-label precision, recall and F1, the confusion matrix, and what clean keeps.
 
@@ -37,6 +43,12 @@ def evaluate_command(
     from classifier.data import read_labelled
 
     table = read_labelled(data)
+    if encipher:
+        if cross_corpus or cross_validate:
+            raise fail("--encipher scores a trained model: leave out --cross-validate and --cross-corpus")
+        from classifier.data import encipher as encipher_table
+
+        table = encipher_table(table)
     results: dict[str, object] = {}
     if cross_corpus:
         from classifier.validation import cross_corpus as run_cross_corpus
