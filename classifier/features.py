@@ -630,7 +630,7 @@ def context_features(
     for offset in NEIGHBOUR_OFFSETS:
         shifted[offset], missing = neighbour(probabilities, offset)
         blocks += [shifted[offset], missing.astype(float)[:, None]]
-    blocks += _window_means(probabilities, rows, start, index, size)
+    blocks += _window_means(*_padded(probabilities, document, len(sizes)), index, size)
     # The strongest non-reporting probability before and after each paragraph in its
     # document: probabilities lie in [0, 1], so lifting each document by twice its
     # number lets one running maximum over all rows stay within each document.
@@ -672,25 +672,39 @@ def context_features(
     return np.hstack(blocks)
 
 
-def _window_means(
-    probabilities: np.ndarray, rows: np.ndarray, start: np.ndarray, index: np.ndarray, size: np.ndarray
-) -> list[np.ndarray]:
+#: Zero rows put before each document (and after the last) by ``_padded``: enough
+#: that no offset or window reaches into another document.
+_DOCUMENT_PAD = max(WINDOW, *(abs(offset) for offset in NEIGHBOUR_OFFSETS))
+
+
+def _padded(probabilities: np.ndarray, document: np.ndarray, n_documents: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows with ``_DOCUMENT_PAD`` zero rows before each document and after the
+    last, and where each row went: a neighbour outside its document reads zeros."""
+    n, k = probabilities.shape
+    where = np.arange(n) + _DOCUMENT_PAD * (document + 1)
+    padded = np.zeros((n + _DOCUMENT_PAD * (n_documents + 1), k))
+    padded[where] = probabilities
+    return padded, where
+
+
+def _window_means(padded: np.ndarray, where: np.ndarray, index: np.ndarray, size: np.ndarray) -> list[np.ndarray]:
     """Mean probabilities of the ``WINDOW`` paragraphs before and after each one in
-    its document (zeros where there are none).
+    its document (zeros where there are none), from ``_padded`` rows.
 
     Summed neighbour by neighbour rather than from a running sum over the batch: a
     running sum's rounding depends on the documents before, and a paragraph's
     probabilities should not depend on what else is in its batch.
     """
-    before = np.zeros_like(probabilities)
-    after = np.zeros_like(probabilities)
-    last = max(len(probabilities) - 1, 0)
+    length = len(padded)
+    before = np.zeros_like(padded)
+    after = np.zeros_like(padded)
     for offset in range(1, WINDOW + 1):
-        before += np.where((index >= offset)[:, None], probabilities[np.maximum(rows - offset, 0)], 0.0)
-        after += np.where((index + offset < size)[:, None], probabilities[np.minimum(rows + offset, last)], 0.0)
-    before /= np.maximum(np.minimum(index, WINDOW), 1)[:, None]
-    after /= np.maximum(np.minimum(size - 1 - index, WINDOW), 1)[:, None]
-    return [before, after]
+        before[offset:] += padded[: length - offset]
+        after[: length - offset] += padded[offset:]
+    return [
+        before[where] / np.maximum(np.minimum(index, WINDOW), 1)[:, None],
+        after[where] / np.maximum(np.minimum(size - 1 - index, WINDOW), 1)[:, None],
+    ]
 
 
 def _inside(shifted: Mapping[int, np.ndarray]) -> np.ndarray:
@@ -719,15 +733,23 @@ def block_features(probabilities: np.ndarray, lengths: Sequence[int] | np.ndarra
     size = sizes[document]
     rows = np.arange(n)
     index = rows - start
-    blocks: list[np.ndarray] = [np.log(np.clip(probabilities, 1e-6, 1.0))]
+    padded, where = _padded(probabilities, document, len(sizes))
+    k = probabilities.shape[1]
+    # Filled column block by column block: one array, no stacking of pieces.
+    result = np.empty((n, k + len(NEIGHBOUR_OFFSETS) * (k + 1) + 2 * k + (k - 1)))
+    np.log(np.clip(probabilities, 1e-6, 1.0), out=result[:, :k])
+    column = k
     shifted: dict[int, np.ndarray] = {}
     for offset in NEIGHBOUR_OFFSETS:
-        missing = (index + offset < 0) | (index + offset >= size)
-        shifted[offset] = np.where(missing[:, None], 0.0, probabilities[np.clip(rows + offset, 0, max(n - 1, 0))])
-        blocks += [shifted[offset], missing.astype(float)[:, None]]
-    blocks += _window_means(probabilities, rows, start, index, size)
-    blocks.append(_inside(shifted))
-    return np.hstack(blocks)
+        shifted[offset] = np.take(padded, where + offset, axis=0)
+        result[:, column : column + k] = shifted[offset]
+        result[:, column + k] = (index + offset < 0) | (index + offset >= size)
+        column += k + 1
+    for mean in _window_means(padded, where, index, size):
+        result[:, column : column + k] = mean
+        column += k
+    result[:, column:] = _inside(shifted)
+    return result
 
 
 def _earlier_copies(texts: Sequence[str], document: np.ndarray) -> np.ndarray:
