@@ -108,8 +108,9 @@ class TrainingConfig:
     #: know, with the same shape, place and labels. Stage one can say little about
     #: such text; the copies teach stage two what to do then. Without them, a Finnish
     #: news story on a held-out site lost a quarter of its reporting characters, and
-    #: the held-out pages enciphered whole lost 1.6-2.2%; with a tenth of the
-    #: documents copied (and ``vocabulary_coverage``), 0.3% and 0.04-0.16% (two seeds).
+    #: the held-out sites' pages (trafilatura with favor_recall, and full text)
+    #: enciphered whole lost 1.6-2.2%; with a tenth of the documents copied (and
+    #: ``vocabulary_coverage``), 0.3% and 0.04-0.16% (two seeds each).
     unknown_language_copies: float = 0.1
     #: Read the document once more over stage two's probabilities (a linear layer over
     #: ``classifier.features.block_features``), so that a paragraph is judged by the
