@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -144,45 +146,69 @@ def documents(frame: pd.DataFrame) -> list[tuple[str, list[int]]]:
 
 
 _CIPHER_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+#: Scripts whose letters ``encipher`` replaces (by Unicode character name).
+CIPHER_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
+# Left as they are: a page in any language keeps its links, addresses and marks.
+_KEPT_AS_IS = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|\([cC]\)")
 
 
-def _cipher(key: str) -> dict[int, str]:
-    """A letter substitution fixed by ``key``: the plain Latin letters shuffled among
-    themselves, and every other lower-case letter of the Latin, Greek and Cyrillic
-    scripts to a plain Latin letter drawn at random; upper case to upper case."""
-    seed = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "little")
-    rng = np.random.default_rng(seed)
-    shuffled = "".join(rng.permutation(list(_CIPHER_LETTERS)))
-    table: dict[int, str] = {}
-    for code in (*range(0x61, 0x7B), *range(0xDF, 0x100), *range(0x3B1, 0x3CA), *range(0x430, 0x450)):
-        letter = chr(code)
-        if not letter.isalpha() or not letter.islower():
-            continue
-        if letter in _CIPHER_LETTERS:
-            target = shuffled[_CIPHER_LETTERS.index(letter)]
-        else:
-            target = _CIPHER_LETTERS[int(rng.integers(len(_CIPHER_LETTERS)))]
-        table[code] = target
-        upper = letter.upper()
-        if len(upper) == 1 and upper != letter:
-            table[ord(upper)] = target.upper()
-    return table
+def enciphered_letter(character: str) -> bool:
+    """Whether ``encipher`` replaces ``character``: a letter of ``CIPHER_SCRIPTS``."""
+    return character.isalpha() and unicodedata.name(character, "").startswith(CIPHER_SCRIPTS)
+
+
+class _Cipher(dict):
+    """A letter substitution fixed by a key, for ``str.translate``: the plain Latin
+    letters shuffled among themselves, every other letter of ``CIPHER_SCRIPTS`` to a
+    plain Latin letter drawn from the key and the letter, case kept; anything else
+    as it is. Letters are looked up as they are met."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+        seed = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "little")
+        shuffled = np.random.default_rng(seed).permutation(list(_CIPHER_LETTERS))
+        for plain, target in zip(_CIPHER_LETTERS, shuffled, strict=True):
+            self[ord(plain)] = str(target)
+            self[ord(plain.upper())] = str(target).upper()
+
+    def __missing__(self, code: int) -> str:
+        character = chr(code)
+        if not enciphered_letter(character):
+            raise LookupError(code)  # str.translate then keeps the character
+        digest = hashlib.sha256(f"{self.key}:{character.lower()}".encode("utf-8", "surrogatepass")).digest()
+        target = _CIPHER_LETTERS[digest[0] % len(_CIPHER_LETTERS)]
+        self[code] = target.upper() if character.isupper() else target
+        return self[code]
+
+    def apply(self, text: str) -> str:
+        kept = list(_KEPT_AS_IS.finditer(text))
+        if not kept:
+            return text.translate(self)
+        pieces, last = [], 0
+        for match in kept:
+            pieces += [text[last : match.start()].translate(self), match.group()]
+            last = match.end()
+        pieces.append(text[last:].translate(self))
+        return "".join(pieces)
 
 
 def encipher(frame: pd.DataFrame, *, key: str = "0") -> pd.DataFrame:
-    """A copy of ``frame`` with every letter of its text replaced by another, one
-    substitution per site (``domain``, else per document) drawn from ``key``: a
-    language no vocabulary holds, with the same digits, punctuation, spacing,
-    length, place and labels. A site's repeated lines stay repeated and a story's
-    words stay shared. (How a model fares on a language it does not know:
-    ``newsclean evaluate --encipher``; training copies: ``ciphered_copies``.)"""
+    """A copy of ``frame`` with every letter of the Latin, Greek and Cyrillic scripts
+    replaced by a plain Latin letter, one substitution per site (``domain``, else
+    per document) drawn from ``key``: a language no vocabulary holds, with the same
+    digits, punctuation, spacing, length, place and labels; links, addresses and
+    "(c)" are kept, and so are letters of other scripts (``enciphered_letter``). A
+    site's repeated lines stay repeated and a story's words stay shared. (How a
+    model fares on a language it does not know: ``newsclean evaluate --encipher``;
+    training copies: ``classifier.training.ciphered_copies``.)"""
     copies = frame.copy()
     sites = copies["domain"].astype(str) if "domain" in copies.columns else copies["doc_id"].astype(str)
-    tables: dict[str, dict[int, str]] = {}
+    ciphers: dict[str, _Cipher] = {}
     texts = []
     for site, text in zip(sites, copies["text"], strict=True):
-        if site not in tables:
-            tables[site] = _cipher(f"{key}:{site}")
-        texts.append(text.translate(tables[site]))
+        if site not in ciphers:
+            ciphers[site] = _Cipher(f"{key}:{site}")
+        texts.append(ciphers[site].apply(text))
     copies["text"] = texts
     return copies

@@ -691,9 +691,10 @@ def _window_means(padded: np.ndarray, where: np.ndarray, index: np.ndarray, size
     """Mean probabilities of the ``WINDOW`` paragraphs before and after each one in
     its document (zeros where there are none), from ``_padded`` rows.
 
-    Summed neighbour by neighbour rather than from a running sum over the batch: a
-    running sum's rounding depends on the documents before, and a paragraph's
-    probabilities should not depend on what else is in its batch.
+    Summed neighbour by neighbour rather than from a running sum over the batch,
+    whose rounding moved with the documents before (by up to 1e-13 in large
+    batches). Other parts still move with the batch in the last bits (the running
+    maxima here; stage two's single precision).
     """
     length = len(padded)
     before = np.zeros_like(padded)

@@ -39,8 +39,11 @@ from classifier.features import (
 )
 from classifier.labels import REPORTING
 
-#: Written into every manifest; a reader refuses folders from a newer format.
-FORMAT_VERSION = 1
+#: The newest format this release writes and reads; a reader refuses folders from a
+#: newer one. Format 2 adds the vocabulary-coverage columns and the block pass, which a
+#: release that reads only format 1 would silently misread; a model with neither is
+#: still written as format 1, readable by every release.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 VOCABULARY = "vocabulary.json"
 WEIGHTS = "weights.npz"
@@ -57,8 +60,9 @@ class Model:
 
     Stage one scores each paragraph from its words and shape (a linear model);
     stage two reads those first-pass probabilities across the document with the
-    paragraph's place and shape (a small neural network, or a linear layer), and a
-    temperature calibrates the result.
+    paragraph's place and shape (a small neural network, or a linear layer); the
+    block pass, where there is one, reads stage two's probabilities across the
+    document once more (a linear layer); and a temperature calibrates the result.
     """
 
     labels: tuple[str, ...]
@@ -152,9 +156,12 @@ class Model:
     def second_pass(self, context: np.ndarray, *, lengths: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
         """Calibrated probabilities from the context features of paragraphs (rows in
         document order, ``lengths`` paragraphs per document; default one document)."""
+        sizes = [len(context)] if lengths is None else lengths
+        if int(np.sum(sizes)) != len(context):
+            raise ValueError(f"lengths add up to {int(np.sum(sizes))} paragraphs, but there are {len(context)} rows")
         scores = self._stage2_scores(context)
         if self.block_layer is not None:
-            blocks = block_features(softmax(scores), [len(context)] if lengths is None else lengths)
+            blocks = block_features(softmax(scores), sizes)
             weights, bias = self.block_layer
             scores = ((blocks - self.block_mean) / self.block_scale) @ weights + bias
         scores = scores / self.temperature
@@ -269,6 +276,11 @@ def _manifest_checksum(manifest: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical(body).encode("utf-8")).hexdigest()
 
 
+def _format_of(model: Model) -> int:
+    """The oldest format that holds ``model``: older releases read format 1."""
+    return 2 if model.vocabulary_coverage or model.block_layer is not None else 1
+
+
 def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
     """Write ``model`` to the folder ``path`` (created; existing model files replaced).
 
@@ -306,7 +318,7 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
             # than the rest of a cold start.
             np.savez(handle, **{k: np.ascontiguousarray(v, dtype=np.float64) for k, v in arrays.items()})
         manifest = {key: value for key, value in model.manifest.items() if key != "checksum"}
-        manifest["format_version"] = FORMAT_VERSION
+        manifest["format_version"] = _format_of(model)
         manifest["labels"] = list(model.labels)
         manifest["n_layers"] = len(model.layers)
         manifest["n_buckets"] = model.n_buckets
@@ -429,4 +441,6 @@ def _load_v1(folder: Path, manifest: dict[str, Any]) -> Model:
 
 
 # One reader per format version; old formats stay readable.
-_LOADERS = {1: _load_v1}
+# Format 2 is format 1 with optional arrays and flags, which ``_load_v1`` reads when
+# present.
+_LOADERS = {1: _load_v1, 2: _load_v1}

@@ -1,12 +1,14 @@
 """Fitting with scikit-learn, then exporting to the numpy-only ``Model``.
 
-Two stages, stacked so that the second learns from honest first-pass output:
+Three passes, stacked so that each learns from honest output of the one before:
 1. a logistic regression over each paragraph's words and shape;
 2. a small network over each paragraph's first-pass probabilities, its neighbours',
    its place in the document and its shape, fitted on out-of-fold first-pass
-   probabilities (folds grouped by site, so that no site helps predict itself).
-Grouped out-of-fold second-pass probabilities then fit a temperature (calibration)
-and choose the default ``min_confidence`` for ``clean``.
+   probabilities (folds grouped by site, so that no site helps predict itself);
+3. the block pass, a linear layer over each paragraph's second-pass probabilities
+   and its neighbours', fitted on out-of-fold second-pass probabilities.
+Grouped out-of-fold probabilities of the last pass then fit a temperature
+(calibration) and choose the default ``min_confidence`` for ``clean``.
 """
 
 from __future__ import annotations
@@ -106,11 +108,12 @@ class TrainingConfig:
     #: Train also on copies of this share of the real documents with their letters
     #: enciphered (``ciphered_copies``): text in a language the vocabulary does not
     #: know, with the same shape, place and labels. Stage one can say little about
-    #: such text; the copies teach stage two what to do then. Without them, a Finnish
-    #: news story on a held-out site lost a quarter of its reporting characters, and
-    #: the held-out sites' pages (trafilatura with favor_recall, and full text)
-    #: enciphered whole lost 1.6-2.2%; with a tenth of the documents copied (and
-    #: ``vocabulary_coverage``), 0.3% and 0.04-0.16% (two seeds each).
+    #: such text; the copies teach stage two what to do then. In two seeds each
+    #: (trained on the train split, scored on the held-out sites' pages as trafilatura
+    #: with favor_recall and a full-text scrape give them): without the copies, a
+    #: Finnish story lost 26% of its reporting characters and the pages enciphered
+    #: whole 1.6-2.2%; with a tenth of the documents (each extraction of a page is
+    #: one) copied and ``vocabulary_coverage``, 0.3% and 0.04-0.16%.
     unknown_language_copies: float = 0.1
     #: Read the document once more over stage two's probabilities (a linear layer over
     #: ``classifier.features.block_features``), so that a paragraph is judged by the
@@ -228,10 +231,14 @@ class ParagraphClassifier:
         shapes: np.ndarray,
         content: Sequence[np.ndarray],
         coverage: np.ndarray | None = None,
+        *,
+        site_repeats: np.ndarray | None = None,
     ) -> np.ndarray:
         texts = frame["text"].tolist()
         positions = frame["position"].to_numpy()
-        repeats = frame_site_repeats(frame) if self.config_.site_repeats else None
+        repeats = None
+        if self.config_.site_repeats:
+            repeats = frame_site_repeats(frame) if site_repeats is None else np.asarray(site_repeats, dtype=np.float64)
         groups = documents(frame)
         # Rows in document order, each document's by position: context reads neighbours.
         order = np.concatenate([np.asarray(sorted(rows, key=lambda row: positions[row])) for _, rows in groups])
@@ -268,12 +275,14 @@ class ParagraphClassifier:
         sample_weight: Sequence[float] | None = None,
         calibrate_on: Sequence[bool] | None = None,
         vocabulary_from: Sequence[bool] | None = None,
+        site_repeats: np.ndarray | None = None,
     ) -> ParagraphClassifier:
         """Fit both stages. ``calibrate_on`` marks the rows whose label shares the
         probabilities should match (real pages, not examples we wrote); default all.
         ``vocabulary_from`` marks the rows whose words may make the vocabulary (not
         copies, which would count a paragraph's words twice); default all. Either way
-        only labelled rows count."""
+        only labelled rows count. ``site_repeats``: pages of its site holding each row
+        (default: counted from ``X`` by ``frame_site_repeats``)."""
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
@@ -323,7 +332,9 @@ class ParagraphClassifier:
                     design[labelled], target[labelled], sample_weight=weights[labelled]
                 )
 
-            contexts = self._contexts(X, first_oof, shapes, content, self._coverage(ids, owners, shapes))
+            contexts = self._contexts(
+                X, first_oof, shapes, content, self._coverage(ids, owners, shapes), site_repeats=site_repeats
+            )
             self.context_mean_ = contexts[labelled].mean(axis=0)
             context_scale = contexts[labelled].std(axis=0)
             self.context_scale_ = np.where(context_scale > 0, context_scale, 1.0)
@@ -644,8 +655,12 @@ CIPHER_SUFFIX = "#ciphered"
 def ciphered_copies(data: pd.DataFrame, share: float, *, random_state: int = 0) -> pd.DataFrame:
     """Enciphered copies (``classifier.data.encipher``) of about ``share`` of the real
     documents (not ``corpus`` "authored"): the page as a reader of an unknown
-    language would see it. ``doc_id`` and ``page_id`` get ``CIPHER_SUFFIX``."""
+    language would see it. A document with letters the cipher leaves as they are
+    (Chinese, Arabic, ...) is not copied: its copy would still be readable.
+    ``doc_id`` and ``page_id`` get ``CIPHER_SUFFIX``; the index is the source rows'."""
     import zlib
+
+    from classifier.data import enciphered_letter
 
     document = data["doc_id"].astype(str)
     names = document.unique()
@@ -653,6 +668,15 @@ def ciphered_copies(data: pd.DataFrame, share: float, *, random_state: int = 0) 
     chosen = document.isin(keep).to_numpy().copy()
     if "corpus" in data.columns:
         chosen &= (data["corpus"] != "authored").to_numpy()
+    characters: dict[str, set[str]] = {}
+    for name, text in zip(document[chosen], data["text"][chosen], strict=True):
+        characters.setdefault(name, set()).update(text)
+    readable = {
+        name
+        for name, seen in characters.items()
+        if any(character.isalpha() and not enciphered_letter(character) for character in seen)
+    }
+    chosen &= ~document.isin(readable).to_numpy()
     copies = encipher(data[chosen], key=str(random_state))
     copies["doc_id"] = copies["doc_id"].astype(str) + CIPHER_SUFFIX
     if "page_id" in copies.columns:
@@ -684,24 +708,34 @@ def train(
     copied = np.zeros(len(data), dtype=bool)
     if config.labelled_copies:
         data, copied = with_labelled_copies(data)
+    site_repeats = None
     if config.unknown_language_copies > 0:
         import pandas as pd
 
+        data = data.reset_index(drop=True)
         ciphered = ciphered_copies(data[~copied], config.unknown_language_copies, random_state=config.random_state)
+        if config.site_repeats:
+            # A copy is read as its source is: as often repeated across its site.
+            counted = frame_site_repeats(data)
+            site_repeats = np.concatenate([counted, counted[ciphered.index.to_numpy()]])
         data = pd.concat([data, ciphered], ignore_index=True)
         copied = np.concatenate([copied, np.ones(len(ciphered), dtype=bool)])
     # A copy keeps its source's group, so no fold sees a line it is scored on.
-    if groups_column in data.columns:
-        groups = data[groups_column]
-    else:
-        groups = data["doc_id"].astype(str).str.removesuffix(CIPHER_SUFFIX).str.removesuffix(COPY_SUFFIX)
+    groups = data[groups_column].astype(str) if groups_column in data.columns else data["doc_id"].astype(str)
+    groups = groups.where(~copied, groups.str.removesuffix(CIPHER_SUFFIX).str.removesuffix(COPY_SUFFIX))
     authored = (data["corpus"] == "authored").to_numpy() if "corpus" in data.columns else np.zeros(len(data), bool)
     weights = np.where(authored, config.authored_weight, 1.0)
     # The figures and the calibration describe real pages as they are: our own
     # examples and the copies train the model but are not scored.
     real = ~authored & ~copied
     estimator = ParagraphClassifier(config).fit(
-        data, data["label"].tolist(), groups=groups.tolist(), sample_weight=weights, calibrate_on=real, vocabulary_from=~copied
+        data,
+        data["label"].tolist(),
+        groups=groups.tolist(),
+        sample_weight=weights,
+        calibrate_on=real,
+        vocabulary_from=~copied,
+        site_repeats=site_repeats,
     )
     scored = real if real.any() else np.ones(len(data), bool)
     oof_report = evaluate_probabilities(

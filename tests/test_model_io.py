@@ -71,13 +71,35 @@ def test_a_model_from_another_release_loads_with_a_warning(small_model, tmp_path
         load_model_folder(folder)
 
 
-def test_the_shipped_model_is_format_one_and_loads_cleanly() -> None:
-    # Format 1 is the shipped model's: it must stay loadable by every later release.
+def test_the_shipped_model_loads_cleanly() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model = load_model()
-    assert model.manifest["format_version"] == 1
+    # It has a block pass and coverage columns: format 2, which releases that read
+    # only format 1 refuse rather than misread.
+    assert model.manifest["format_version"] == 2 == FORMAT_VERSION
     assert load_model() is model  # cached
+
+
+def test_a_model_without_the_format_two_parts_is_written_and_read_as_format_one(small_training_table, tmp_path: Path) -> None:
+    # Format 1 stays loadable by every later release, and a model that needs nothing
+    # newer is written so that older releases read it too.
+    from classifier.training import TrainingConfig, train
+
+    config = TrainingConfig(folds=3, hidden_layers=(8,), authored_weight=1.0, vocabulary_coverage=False, block_pass=False)
+    model, _ = train(small_training_table, config=config)
+    folder = save_model(model, tmp_path / "m")
+    assert json.loads((folder / "manifest.json").read_text())["format_version"] == 1
+    loaded = load_model_folder(folder)
+    assert loaded.block_layer is None and not loaded.vocabulary_coverage
+    assert np.array_equal(predict_table(loaded, small_training_table), predict_table(model, small_training_table))
+
+
+def test_second_pass_refuses_lengths_that_do_not_add_up(small_model) -> None:
+    context = np.zeros((5, len(small_model.context_mean)))
+    with pytest.raises(ValueError, match="add up to 4 paragraphs, but there are 5"):
+        small_model.second_pass(context, lengths=[2, 2])
+    assert small_model.second_pass(context, lengths=[2, 3]).shape == (5, 3)
 
 
 def test_cleaning_imports_neither_scikit_learn_nor_pandas(tmp_path: Path) -> None:

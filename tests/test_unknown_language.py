@@ -116,3 +116,73 @@ def test_encipher_keeps_everything_but_the_letters() -> None:
     assert [len(text) for text in enciphered["text"]] == [len(text) for text in pages["text"]]
     assert encipher(pages)["text"].tolist() == enciphered["text"].tolist()
     assert encipher(pages, key="other")["text"].tolist() != enciphered["text"].tolist()
+
+
+def test_every_latin_greek_and_cyrillic_letter_is_enciphered_and_links_are_kept() -> None:
+    pages = pd.DataFrame(
+        {
+            "doc_id": ["pl", "el"],
+            "position": 0,
+            "text": ["Zażółć gęślą jaźń: https://example.pl/a-b (c) biuro@example.pl", "Ήλιος ΐ ї ґ Ёлка"],
+            "label": "reporting",
+        }
+    )
+    enciphered = encipher(pages)["text"].tolist()
+    assert enciphered[0].endswith(": https://example.pl/a-b (c) biuro@example.pl")
+    letters = [character for text in enciphered for character in text.split(":")[0] if character.isalpha()]
+    assert letters and all(character.isascii() for character in letters)
+
+
+def test_documents_with_letters_the_cipher_keeps_are_not_copied() -> None:
+    pages = pd.DataFrame(
+        {
+            "doc_id": ["ja", "ja", "de"],
+            "position": [0, 1, 0],
+            "text": ["Berlin 2024", "この記事は会員限定です", "Der Rat tagte."],
+            "label": "reporting",
+        }
+    )
+    assert ciphered_copies(pages, 1.0)["doc_id"].tolist() == ["de" + CIPHER_SUFFIX]
+
+
+def _site_pages() -> pd.DataFrame:
+    # Two sites, three pages each: a line of its own, the site's button, its appeal,
+    # and a time stamp, which has no letter to encipher.
+    rows = []
+    for site in ("a.example", "b.example"):
+        for page in range(3):
+            name = f"{site}/{page}"
+            rows += [
+                (name, 0, f"Story {page} on {site} about the council.", "reporting", site, "real"),
+                (name, 1, "Share this", "ui_residue", site, "real"),
+                (name, 2, "Support us from $2 a month.", "donation_appeal", site, "real"),
+                (name, 3, "12:30", "ui_residue", site, "real"),
+            ]
+    return pd.DataFrame(rows, columns=["doc_id", "position", "text", "label", "domain", "corpus"])
+
+
+def test_copies_keep_their_source_group_and_site_counts(monkeypatch) -> None:
+    import classifier.training as training
+
+    seen = {}
+    real_fit = training.ParagraphClassifier.fit
+
+    def recording_fit(self, X, y, **options):
+        seen.update(frame=X, **options)
+        return real_fit(self, X, y, **options)
+
+    monkeypatch.setattr(training.ParagraphClassifier, "fit", recording_fit)
+    pages = _site_pages()
+    config = TrainingConfig(folds=2, hidden_layers=(4,), unknown_language_copies=1.0, labelled_copies=False)
+    train(pages, config=config, groups_column="doc_id")
+    frame, groups, repeats = seen["frame"], seen["groups"], seen["site_repeats"]
+    copies = frame["doc_id"].str.endswith(CIPHER_SUFFIX).to_numpy()
+    assert copies.sum() == len(pages)
+    # Grouped by doc_id, a copy still sits in its source page's group ...
+    assert [groups[row] for row in np.flatnonzero(copies)] == pages["doc_id"].tolist()
+    # ... and reads its source's site counts: button, appeal and time stamp are on
+    # three pages of the site (the copies' own pages do not count as more).
+    assert repeats.tolist() == [1.0, 3.0, 3.0, 3.0] * 6 * 2
+    # The copies are trained on but neither scored nor fingerprinted.
+    assert seen["calibrate_on"].sum() == len(pages)
+    assert not seen["vocabulary_from"][copies].any()
