@@ -277,7 +277,7 @@ class ParagraphClassifier:
         vocabulary_from: Sequence[bool] | None = None,
         site_repeats: np.ndarray | None = None,
     ) -> ParagraphClassifier:
-        """Fit both stages. ``calibrate_on`` marks the rows whose label shares the
+        """Fit every pass. ``calibrate_on`` marks the rows whose label shares the
         probabilities should match (real pages, not examples we wrote); default all.
         ``vocabulary_from`` marks the rows whose words may make the vocabulary (not
         copies, which would count a paragraph's words twice); default all. Either way
