@@ -584,6 +584,17 @@ def vocabulary_coverage(ids: np.ndarray, owners: np.ndarray, shapes: np.ndarray,
     return np.where(words > 0, known / np.maximum(words, 1.0), 1.0)
 
 
+def _layout(n: int, lengths: Sequence[int] | np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For ``n`` rows in document order, ``lengths`` paragraphs per document (default:
+    one document): the documents' sizes, and per row its document's number, its
+    document's size and its place in it."""
+    sizes = np.asarray([n] if lengths is None else lengths, dtype=np.int64)
+    document = np.repeat(np.arange(len(sizes)), sizes)
+    size = sizes[document]
+    index = np.arange(n) - (np.cumsum(sizes) - sizes)[document]
+    return sizes, document, size, index
+
+
 # Neighbours whose first-pass probabilities each paragraph sees.
 NEIGHBOUR_OFFSETS: tuple[int, ...] = (-3, -2, -1, 1, 2, 3)
 WINDOW = 6
@@ -610,13 +621,8 @@ def context_features(
     paragraph's and its document's mean (the language of the whole page).
     """
     n, k = probabilities.shape
-    sizes = np.asarray([n] if lengths is None else lengths, dtype=np.int64)
-    ends = np.cumsum(sizes)
-    document = np.repeat(np.arange(len(sizes)), sizes)
-    start = (ends - sizes)[document]
-    size = sizes[document]
+    sizes, document, size, index = _layout(n, lengths)
     rows = np.arange(n)
-    index = rows - start  # place in the document
 
     def neighbour(values: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
         """Each row's neighbour ``offset`` rows away in its document (zeros where it
@@ -728,12 +734,7 @@ def block_features(probabilities: np.ndarray, lengths: Sequence[int] | np.ndarra
     two's own judgements, the drive around it shows.
     """
     n = len(probabilities)
-    sizes = np.asarray(lengths, dtype=np.int64)
-    document = np.repeat(np.arange(len(sizes)), sizes)
-    start = (np.cumsum(sizes) - sizes)[document]
-    size = sizes[document]
-    rows = np.arange(n)
-    index = rows - start
+    sizes, document, size, index = _layout(n, lengths)
     padded, where = _padded(probabilities, document, len(sizes))
     k = probabilities.shape[1]
     # Filled column block by column block: one array, no stacking of pieces.

@@ -125,6 +125,15 @@ class TrainingConfig:
     random_state: int = 0
 
 
+def _document_order(frame: pd.DataFrame) -> tuple[np.ndarray, list[int]]:
+    """The rows of ``frame`` in document order, each document's by position (the
+    order the context passes read neighbours in), and each document's size."""
+    positions = frame["position"].to_numpy()
+    groups = documents(frame)
+    order = np.concatenate([np.asarray(sorted(rows, key=lambda row: positions[row])) for _, rows in groups])
+    return order, [len(rows) for _, rows in groups]
+
+
 def _token_matrix(ids: np.ndarray, owners: np.ndarray, n_rows: int, n_features: int) -> Any:
     """Term counts scaled by 1/sqrt(tokens): the same numbers ``Model.first_pass`` sums."""
     from scipy import sparse
@@ -235,18 +244,14 @@ class ParagraphClassifier:
         site_repeats: np.ndarray | None = None,
     ) -> np.ndarray:
         texts = frame["text"].tolist()
-        positions = frame["position"].to_numpy()
         repeats = None
         if self.config_.site_repeats:
             repeats = frame_site_repeats(frame) if site_repeats is None else np.asarray(site_repeats, dtype=np.float64)
-        groups = documents(frame)
-        # Rows in document order, each document's by position: context reads neighbours.
-        order = np.concatenate([np.asarray(sorted(rows, key=lambda row: positions[row])) for _, rows in groups])
-        lengths = [len(rows) for _, rows in groups]
+        order, lengths = _document_order(frame)
         story = None
         if self.config_.story_support:
             document_of = np.zeros(len(texts), dtype=np.int64)
-            document_of[order] = np.repeat(np.arange(len(groups)), lengths)
+            document_of[order] = np.repeat(np.arange(len(lengths)), lengths)
             story = story_support(content[0], content[1], document_of, first[:, LABELS.index(REPORTING)])
         block = context_features(
             first[order],
@@ -378,10 +383,8 @@ class ParagraphClassifier:
 
     def _blocks(self, frame: pd.DataFrame, log_probabilities: np.ndarray) -> np.ndarray:
         """``block_features`` of the rows of ``frame`` from stage two's log-probabilities."""
-        positions = frame["position"].to_numpy()
-        groups = documents(frame)
-        order = np.concatenate([np.asarray(sorted(rows, key=lambda row: positions[row])) for _, rows in groups])
-        block = block_features(softmax(log_probabilities[order]), [len(rows) for _, rows in groups])
+        order, lengths = _document_order(frame)
+        block = block_features(softmax(log_probabilities[order]), lengths)
         result = np.empty_like(block)
         result[order] = block
         return result
