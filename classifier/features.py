@@ -633,10 +633,14 @@ def context_features(
     eps = 1e-6
     blocks: list[np.ndarray] = [np.log(np.clip(probabilities, eps, 1.0))]
     shifted: dict[int, np.ndarray] = {}
+    # The probabilities' neighbours and windows read one zero-padded copy, as the
+    # block pass's do (``block_features``).
+    padded, where = _padded(probabilities, document, len(sizes))
     for offset in NEIGHBOUR_OFFSETS:
-        shifted[offset], missing = neighbour(probabilities, offset)
+        shifted[offset] = np.take(padded, where + offset, axis=0)
+        missing = (index + offset < 0) | (index + offset >= size)
         blocks += [shifted[offset], missing.astype(float)[:, None]]
-    blocks += _window_means(*_padded(probabilities, document, len(sizes)), index, size)
+    blocks += _window_means(padded, where, index, size)
     # The strongest non-reporting probability before and after each paragraph in its
     # document: probabilities lie in [0, 1], so lifting each document by twice its
     # number lets one running maximum over all rows stay within each document.

@@ -125,6 +125,12 @@ class TrainingConfig:
     random_state: int = 0
 
 
+def _standardisation(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and scales of ``values``; a constant column gets scale 1."""
+    scale = values.std(axis=0)
+    return values.mean(axis=0), np.where(scale > 0, scale, 1.0)
+
+
 def _document_order(frame: pd.DataFrame) -> tuple[np.ndarray, list[int]]:
     """The rows of ``frame`` in document order, each document's by position (the
     order the context passes read neighbours in), and each document's size."""
@@ -315,9 +321,7 @@ class ParagraphClassifier:
         ids, owners, shapes, *content = paragraph_features(
             texts, self.vocabulary_, self.config_.bigram_buckets, tokenizer=self.config_.tokenizer, content_words=True
         )
-        self.shape_mean_ = shapes[labelled].mean(axis=0)
-        scale = shapes[labelled].std(axis=0)
-        self.shape_scale_ = np.where(scale > 0, scale, 1.0)
+        self.shape_mean_, self.shape_scale_ = _standardisation(shapes[labelled])
         design = self._stage1_design(ids, owners, shapes)
         folds = _group_folds(group_keys, self.config_.folds)
 
@@ -340,9 +344,7 @@ class ParagraphClassifier:
             contexts = self._contexts(
                 X, first_oof, shapes, content, self._coverage(ids, owners, shapes), site_repeats=site_repeats
             )
-            self.context_mean_ = contexts[labelled].mean(axis=0)
-            context_scale = contexts[labelled].std(axis=0)
-            self.context_scale_ = np.where(context_scale > 0, context_scale, 1.0)
+            self.context_mean_, self.context_scale_ = _standardisation(contexts[labelled])
             # Single precision: the network trains about twice as fast, and its
             # weights are exported in double precision all the same.
             scaled = ((contexts - self.context_mean_) / self.context_scale_).astype(np.float32)
@@ -405,9 +407,7 @@ class ParagraphClassifier:
         from sklearn.linear_model import LogisticRegression
 
         blocks = self._blocks(frame, log_oof)
-        self.block_mean_ = blocks[labelled].mean(axis=0)
-        scale = blocks[labelled].std(axis=0)
-        self.block_scale_ = np.where(scale > 0, scale, 1.0)
+        self.block_mean_, self.block_scale_ = _standardisation(blocks[labelled])
         scaled = (blocks - self.block_mean_) / self.block_scale_
         result = np.zeros_like(log_oof)
         coefficients, intercepts = [], []
