@@ -35,7 +35,7 @@ from classifier.features import (
     vocabulary_coverage,
     words_of,
 )
-from classifier.labels import DONATION_APPEAL, LABELS, REPORTING
+from classifier.labels import DONATION_APPEAL, LABELS, REPORTING, UI_RESIDUE
 from classifier.model import Model, softmax
 from classifier.repeats import frame_site_repeats
 
@@ -122,6 +122,16 @@ class TrainingConfig:
     #: of them. Two seeds: held-out macro-F1 0.787 and 0.787, against 0.773 and 0.779
     #: without it.
     block_pass: bool = True
+    #: Train also on copies of this share of the real documents with an appeal block
+    #: of their site set into the story (``spliced_copies``). Only the passes that
+    #: read neighbours learn from them: stage one has their lines already. Two seeds
+    #: each (train split, held-out sites): the genre test set's reporting kept 98.8%
+    #: and 98.9% with every eligible document copied, against 97.9% and 96.7%
+    #: without copies (story paragraphs that go on after a newsletter box were
+    #: taken for more of the box); appeal recall on the held-out pages as trafilatura
+    #: extracts them 0.20 and 0.20 against 0.18; macro-F1 0.788 and 0.789 against
+    #: 0.794 and 0.787.
+    spliced_copies: float = 1.0
     random_state: int = 0
 
 
@@ -287,13 +297,16 @@ class ParagraphClassifier:
         calibrate_on: Sequence[bool] | None = None,
         vocabulary_from: Sequence[bool] | None = None,
         site_repeats: np.ndarray | None = None,
+        stage1_from: Sequence[bool] | None = None,
     ) -> ParagraphClassifier:
         """Fit every pass. ``calibrate_on`` marks the rows whose label shares the
         probabilities should match (real pages, not examples we wrote); default all.
         ``vocabulary_from`` marks the rows whose words may make the vocabulary (not
         copies, which would count a paragraph's words twice); default all. Either way
         only labelled rows count. ``site_repeats``: pages of its site holding each row
-        (default: counted from ``X`` by ``frame_site_repeats``)."""
+        (default: counted from ``X`` by ``frame_site_repeats``). ``stage1_from``
+        marks the rows stage one learns from (default all labelled ones); the others
+        teach only the passes that read neighbours."""
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
@@ -329,16 +342,17 @@ class ParagraphClassifier:
             warnings.simplefilter("ignore", ConvergenceWarning)
             first_oof = np.zeros((len(texts), len(LABELS)))
             linear_models = []
+            first_rows = labelled if stage1_from is None else labelled & np.asarray(stage1_from, dtype=bool)
             for train_rows, test_rows in folds:
-                fit_rows = train_rows[labelled[train_rows]]
+                fit_rows = train_rows[first_rows[train_rows]]
                 stage1 = self._new_stage1(len(fit_rows)).fit(design[fit_rows], target[fit_rows], sample_weight=weights[fit_rows])
                 first_oof[test_rows] = stage1.predict_proba(design[test_rows])
                 linear_models.append(stage1)
             if self.config_.stage1_fold_average:
                 self.stage1_ = _averaged_linear(linear_models)
             else:
-                self.stage1_ = self._new_stage1(int(labelled.sum())).fit(
-                    design[labelled], target[labelled], sample_weight=weights[labelled]
+                self.stage1_ = self._new_stage1(int(first_rows.sum())).fit(
+                    design[first_rows], target[first_rows], sample_weight=weights[first_rows]
                 )
 
             contexts = self._contexts(
@@ -687,6 +701,100 @@ def ciphered_copies(data: pd.DataFrame, share: float, *, random_state: int = 0) 
     return copies
 
 
+#: ``doc_id`` suffix of the documents ``spliced_copies`` makes.
+SPLICE_SUFFIX = "#spliced"
+
+
+def _appeal_blocks(labels: np.ndarray, *, longest: int) -> list[tuple[int, int]]:
+    """(start, stop) of each run of consecutive non-reporting labelled lines that
+    holds an appeal, cut to ``longest`` lines from just before its first appeal."""
+    blocks = []
+    start = None
+    for index, label in enumerate([*labels.tolist(), None]):
+        inside = label in (DONATION_APPEAL, UI_RESIDUE)
+        if inside and start is None:
+            start = index
+        elif not inside and start is not None:
+            run = labels[start:index]
+            if (run == DONATION_APPEAL).mean() >= 0.5:
+                first = start + max(int(np.argmax(run == DONATION_APPEAL)) - 1, 0)
+                blocks.append((first, min(first + longest, index)))
+            start = None
+    return blocks
+
+
+def spliced_copies(
+    data: pd.DataFrame,
+    share: float,
+    *,
+    within: str = "domain",
+    random_state: int = 0,
+    longest_block: int = 12,
+    inside_story: float = 0.75,
+) -> pd.DataFrame:
+    """Copies of about ``share`` of the real documents (not ``corpus`` "authored")
+    that hold three or more reporting paragraphs and whose site has an appeal block
+    somewhere (its site: its value of the column ``within``, ``doc_id`` where the
+    table lacks it, so that a copy stays in its source's fold group), and whose lines
+    are nearly all labelled (the shape an extractor's output has): each copy is its
+    document with one such block of its site (a run of non-reporting lines, half of
+    them or more appeals, at most ``longest_block`` of them; three times in ten, one
+    to three of its appeal lines alone) set between two reporting paragraphs (a
+    share ``inside_story`` of the copies) or after the story's last one.
+
+    Real appeals come mostly from full-page text, where menus surround them; users
+    hand in what an extractor kept, where a newsletter box or a paywall line sits
+    among the story's paragraphs and the story may go on after it.
+
+    ``doc_id`` and ``page_id`` get ``SPLICE_SUFFIX`` and positions are renumbered;
+    the index is the source rows', every other column as in the source rows."""
+    import zlib
+
+    import pandas as pd
+
+    real = data
+    if "corpus" in data.columns:
+        real = data[(data["corpus"] != "authored").to_numpy()]
+    sites = (real[within] if within in real.columns else real["doc_id"]).astype(str).to_numpy()
+    by_document = []
+    blocks_of_site: dict[str, list[np.ndarray]] = {}
+    positions, all_labels, all_index = real["position"].to_numpy(), real["label"].to_numpy(), real.index.to_numpy()
+    for name, rows in documents(real):
+        rows = sorted(rows, key=lambda row: positions[row])
+        index = all_index[rows]
+        labels = all_labels[rows]
+        site = sites[rows[0]]
+        for start, stop in _appeal_blocks(labels, longest=longest_block):
+            blocks_of_site.setdefault(site, []).append(index[start:stop])
+        by_document.append((str(name), site, index, labels))
+    pieces = []
+    for name, site, index, labels in by_document:
+        reporting = np.flatnonzero(labels == REPORTING)
+        if len(reporting) < 3 or site not in blocks_of_site or np.isin(labels, LABELS).mean() < 0.8:
+            continue
+        seed = zlib.crc32(f"{random_state}:{name}".encode())
+        if seed / 2**32 >= share:
+            continue
+        rng = np.random.default_rng(seed)
+        candidates = blocks_of_site[site]
+        block = candidates[rng.integers(len(candidates))]
+        if rng.random() < 0.3:
+            appeals = block[data.loc[block, "label"].to_numpy() == DONATION_APPEAL]
+            size = int(rng.integers(1, min(3, len(appeals)) + 1))
+            first = int(rng.integers(len(appeals) - size + 1))
+            block = appeals[first : first + size]
+        after = reporting[rng.integers(1, len(reporting) - 1)] if rng.random() < inside_story else reporting[-1]
+        pieces.append((name, np.concatenate([index[: after + 1], block, index[after + 1 :]])))
+    if not pieces:
+        return data.iloc[:0].copy()
+    copies = data.loc[np.concatenate([rows for _, rows in pieces])].copy()
+    copies["doc_id"] = np.repeat([name + SPLICE_SUFFIX for name, _ in pieces], [len(rows) for _, rows in pieces])
+    copies["position"] = np.concatenate([np.arange(len(rows)) for _, rows in pieces])
+    if "page_id" in copies.columns:
+        copies["page_id"] = copies["doc_id"]
+    return pd.DataFrame(copies)
+
+
 def train(
     data: pd.DataFrame,
     *,
@@ -705,27 +813,38 @@ def train(
     from classifier.evaluation import evaluate_probabilities
 
     config = config or TrainingConfig()
-    if not 0.0 <= config.unknown_language_copies <= 1.0:
-        raise ValueError(f"unknown_language_copies is a share of documents, 0 to 1; got {config.unknown_language_copies}")
+    for field in ("unknown_language_copies", "spliced_copies"):
+        if not 0.0 <= getattr(config, field) <= 1.0:
+            raise ValueError(f"{field} is a share of documents, 0 to 1; got {getattr(config, field)}")
     source = data
     copied = np.zeros(len(data), dtype=bool)
     if config.labelled_copies:
         data, copied = with_labelled_copies(data)
-    site_repeats = None
+    data = data.reset_index(drop=True)
+    # Each kind of copy, and whether stage one learns from it: not from spliced
+    # copies, whose lines it has already seen as they are.
+    made: list[tuple[pd.DataFrame, bool]] = []
     if config.unknown_language_copies > 0:
+        made.append((ciphered_copies(data[~copied], config.unknown_language_copies, random_state=config.random_state), True))
+    if config.spliced_copies > 0:
+        spliced = spliced_copies(data[~copied], config.spliced_copies, within=groups_column, random_state=config.random_state)
+        made.append((spliced, False))
+    site_repeats = None
+    stage1_from = np.ones(len(data), dtype=bool)
+    if made:
         import pandas as pd
 
-        data = data.reset_index(drop=True)
-        ciphered = ciphered_copies(data[~copied], config.unknown_language_copies, random_state=config.random_state)
         if config.site_repeats:
             # A copy is read as its source is: as often repeated across its site.
             counted = frame_site_repeats(data)
-            site_repeats = np.concatenate([counted, counted[ciphered.index.to_numpy()]])
-        data = pd.concat([data, ciphered], ignore_index=True)
-        copied = np.concatenate([copied, np.ones(len(ciphered), dtype=bool)])
+            site_repeats = np.concatenate([counted, *(counted[copies.index.to_numpy()] for copies, _ in made)])
+        data = pd.concat([data, *(copies for copies, _ in made)], ignore_index=True)
+        copied = np.concatenate([copied, *(np.ones(len(copies), dtype=bool) for copies, _ in made)])
+        stage1_from = np.concatenate([stage1_from, *(np.full(len(copies), learn) for copies, learn in made)])
     # A copy keeps its source's group, so no fold sees a line it is scored on.
     groups = data[groups_column].astype(str) if groups_column in data.columns else data["doc_id"].astype(str)
-    groups = groups.where(~copied, groups.str.removesuffix(CIPHER_SUFFIX).str.removesuffix(COPY_SUFFIX))
+    for suffix in (CIPHER_SUFFIX, COPY_SUFFIX, SPLICE_SUFFIX):
+        groups = groups.where(~copied, groups.str.removesuffix(suffix))
     authored = (data["corpus"] == "authored").to_numpy() if "corpus" in data.columns else np.zeros(len(data), bool)
     weights = np.where(authored, config.authored_weight, 1.0)
     # The figures and the calibration describe real pages as they are: our own
@@ -738,6 +857,7 @@ def train(
         sample_weight=weights,
         calibrate_on=real,
         vocabulary_from=~copied,
+        stage1_from=stage1_from,
         site_repeats=site_repeats,
     )
     scored = real if real.any() else np.ones(len(data), bool)

@@ -41,3 +41,20 @@ def fitted(small_training_table):
 @pytest.fixture(scope="session")
 def small_model(fitted):
     return fitted[0]
+
+
+@pytest.fixture
+def fit_arguments(monkeypatch) -> dict:
+    """What ``train`` hands ``ParagraphClassifier.fit``: the frame (as ``frame``) and
+    every keyword argument, filled in when a test trains."""
+    import classifier.training as training
+
+    seen: dict = {}
+    real_fit = training.ParagraphClassifier.fit
+
+    def recording_fit(self, X, y, **options):
+        seen.update(frame=X, **options)
+        return real_fit(self, X, y, **options)
+
+    monkeypatch.setattr(training.ParagraphClassifier, "fit", recording_fit)
+    return seen

@@ -57,7 +57,8 @@ def test_copies_train_but_are_neither_scored_nor_fingerprinted(small_training_ta
     chosen = frame["doc_id"].isin(pages)
     frame.loc[chosen, "corpus"] = "real"
     frame.loc[chosen & (frame["position"] < 2), "label"] = None
-    config = TrainingConfig(folds=3, hidden_layers=(8,), authored_weight=1.0)
+    # Spliced copies (tests/test_spliced_copies.py) would add rows of their own.
+    config = TrainingConfig(folds=3, hidden_layers=(8,), authored_weight=1.0, spliced_copies=0.0)
     copies = labelled_copies(frame)
     assert set(copies["doc_id"]) == {page + COPY_SUFFIX for page in pages}
 

@@ -161,17 +161,8 @@ def _site_pages() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["doc_id", "position", "text", "label", "domain", "corpus"])
 
 
-def test_copies_keep_their_source_group_and_site_counts(monkeypatch) -> None:
-    import classifier.training as training
-
-    seen = {}
-    real_fit = training.ParagraphClassifier.fit
-
-    def recording_fit(self, X, y, **options):
-        seen.update(frame=X, **options)
-        return real_fit(self, X, y, **options)
-
-    monkeypatch.setattr(training.ParagraphClassifier, "fit", recording_fit)
+def test_copies_keep_their_source_group_and_site_counts(fit_arguments: dict) -> None:
+    seen = fit_arguments
     pages = _site_pages()
     config = TrainingConfig(folds=2, hidden_layers=(4,), unknown_language_copies=1.0, labelled_copies=False)
     train(pages, config=config, groups_column="doc_id")

@@ -1,0 +1,111 @@
+"""Spliced copies: a site's appeal block set into the story of its other pages, as
+an extractor that keeps such a block leaves it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from classifier.training import SPLICE_SUFFIX, TrainingConfig, spliced_copies, train
+
+_STORY = [f"Paragraph {number} of the council story, with what the mayor said." for number in range(5)]
+_BLOCK = [
+    ("Dear reader, our reporting depends on you.", "donation_appeal"),
+    ("Give $5 a month to keep it free.", "donation_appeal"),
+    ("Remind me later.", "ui_residue"),
+]
+
+
+def _pages() -> pd.DataFrame:
+    rows = []
+    for page in ("a.example/1", "a.example/2"):
+        lines = [(text, "reporting") for text in _STORY]
+        if page.endswith("2"):
+            lines += _BLOCK
+        rows += [(page, position, text, label, "a.example", "real") for position, (text, label) in enumerate(lines)]
+    # A site without any appeal, and a page we wrote: neither is copied.
+    rows += [("b.example/1", position, text, "reporting", "b.example", "real") for position, text in enumerate(_STORY)]
+    rows += [("ours", position, text, "reporting", "ours", "authored") for position, text in enumerate(_STORY)]
+    rows += [("ours", 5, "Subscribe for $1.", "donation_appeal", "ours", "authored")]
+    return pd.DataFrame(rows, columns=["doc_id", "position", "text", "label", "domain", "corpus"])
+
+
+def _copy(copies: pd.DataFrame, name: str) -> pd.DataFrame:
+    return copies[copies["doc_id"] == name + SPLICE_SUFFIX]
+
+
+def test_a_copy_is_its_page_with_a_block_of_its_site_after_a_reporting_line() -> None:
+    pages = _pages()
+    block_texts = {text for text, _ in _BLOCK}
+    labels_of = dict(_BLOCK)
+    for seed in range(20):
+        copies = spliced_copies(pages, 1.0, random_state=seed)
+        assert sorted(copies["doc_id"].unique()) == ["a.example/1" + SPLICE_SUFFIX, "a.example/2" + SPLICE_SUFFIX]
+        for name in ("a.example/1", "a.example/2"):
+            copy = _copy(copies, name)
+            source = pages[pages["doc_id"] == name]
+            assert copy["position"].tolist() == list(range(len(copy)))
+            texts = copy["text"].tolist()
+            # The source's lines, in order, with one run of the block's lines set in.
+            inserted = [index for index, text in enumerate(texts) if text in block_texts]
+            own = len(source) - (len(_BLOCK) if name.endswith("2") else 0)
+            first = inserted[0]
+            assert texts[:first] == source["text"].tolist()[:first]
+            assert first >= 1 and copy["label"].iloc[first - 1] == "reporting"
+            added = len(texts) - len(source)
+            assert 1 <= added <= len(_BLOCK)
+            assert [texts[index] for index in range(first, first + added)] == [
+                text for text, _ in _BLOCK if text in texts[first : first + added]
+            ]
+            assert texts[:first] + texts[first + added :] == source["text"].tolist()
+            assert first <= own
+            # Labels travel with their lines; the index names each line's source row.
+            assert copy["label"].tolist()[first : first + added] == [labels_of[text] for text in texts[first : first + added]]
+            assert pages.loc[copy.index, "text"].tolist() == texts
+
+
+def test_copies_take_the_story_on_after_the_block_and_sometimes_only_its_appeals() -> None:
+    pages = _pages()
+    interior, appeals_only = 0, 0
+    for seed in range(60):
+        copy = _copy(spliced_copies(pages, 1.0, random_state=seed), "a.example/1")
+        labels = copy["label"].tolist()
+        last_block = max(index for index, label in enumerate(labels) if label != "reporting")
+        interior += labels[last_block + 1 :].count("reporting") > 0
+        appeals_only += "ui_residue" not in labels
+    # Both where the block goes and what it holds vary.
+    assert 30 <= interior <= 58
+    assert 5 <= appeals_only <= 40
+
+
+def test_blocks_come_only_from_the_same_group() -> None:
+    pages = _pages()
+    # Grouped by page, a page without a block of its own gets none.
+    copies = spliced_copies(pages, 1.0, within="doc_id")
+    assert copies["doc_id"].unique().tolist() == ["a.example/2" + SPLICE_SUFFIX]
+    assert spliced_copies(pages, 0.0).empty
+    assert spliced_copies(pages, 1.0, random_state=3).equals(spliced_copies(pages, 1.0, random_state=3))
+
+
+def test_training_reads_the_copies_in_the_passes_that_read_neighbours_only(fit_arguments: dict) -> None:
+    seen = fit_arguments
+    pages = _pages()
+    # Every fold's training rows need every label.
+    extra = [
+        (name, 9, "Share this page", "ui_residue", site, corpus)
+        for name, site, corpus in [("b.example/1", "b.example", "real"), ("ours", "ours", "authored")]
+    ]
+    extra.append(("b.example/1", 10, "Donate today.", "donation_appeal", "b.example", "real"))
+    pages = pd.concat([pages, pd.DataFrame(extra, columns=pages.columns)], ignore_index=True)
+    config = TrainingConfig(folds=2, hidden_layers=(4,), spliced_copies=1.0, unknown_language_copies=0.0, labelled_copies=False)
+    train(pages, config=config, groups_column="domain")
+    frame = seen["frame"]
+    spliced = frame["doc_id"].str.endswith(SPLICE_SUFFIX).to_numpy()
+    assert spliced.sum() > 0
+    assert not np.asarray(seen["stage1_from"])[spliced].any()
+    assert np.asarray(seen["stage1_from"])[~spliced].all()
+    rows = np.flatnonzero(spliced)
+    # Each copy sits in its site's fold group, as its source page and its block do.
+    assert [seen["groups"][row] for row in rows] == frame["domain"].iloc[rows].tolist()
+    assert set(frame["domain"].iloc[rows]) == {"a.example", "b.example"}
+    assert not np.asarray(seen["calibrate_on"])[spliced].any()
