@@ -731,6 +731,7 @@ def spliced_copies(
     random_state: int = 0,
     longest_block: int = 12,
     inside_story: float = 0.75,
+    appeal_lines_only: float = 0.3,
 ) -> pd.DataFrame:
     """Copies of about ``share`` of the real documents (not ``corpus`` "authored")
     that hold three or more reporting paragraphs and whose site has an appeal block
@@ -738,8 +739,8 @@ def spliced_copies(
     table lacks it, so that a copy stays in its source's fold group), and whose lines
     are nearly all labelled (the shape an extractor's output has): each copy is its
     document with one such block of its site (a run of non-reporting lines, half of
-    them or more appeals, at most ``longest_block`` of them; three times in ten, one
-    to three of its appeal lines alone) set between two reporting paragraphs (a
+    them or more appeals, at most ``longest_block`` of them; in a share
+    ``appeal_lines_only`` of the copies, one to three of its appeal lines alone) set between two reporting paragraphs (a
     share ``inside_story`` of the copies) or after the story's last one.
 
     Real appeals come mostly from full-page text, where menus surround them; users
@@ -778,7 +779,7 @@ def spliced_copies(
         rng = np.random.default_rng(seed)
         candidates = blocks_of_site[site]
         block = candidates[rng.integers(len(candidates))]
-        if rng.random() < 0.3:
+        if rng.random() < appeal_lines_only:
             appeals = block[data.loc[block, "label"].to_numpy() == DONATION_APPEAL]
             size = int(rng.integers(1, min(3, len(appeals)) + 1))
             first = int(rng.integers(len(appeals) - size + 1))
