@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from classifier import classify, clean, split_paragraphs
 from tests.conftest import SEED_LABELS
-
-PARAGRAPH_SEVEN = (
-    "the shipped model labels all 14 paragraphs right, but is unsure of paragraph 7, the "
-    "block's heading 'A Message from The Moscow Times:' (0.62 donation_appeal; 0.65 that it "
-    "is not reporting), so clean, which keeps what it is unsure of, keeps it at its default "
-    "min_confidence of 0.78 (clean drops 8-14). Still open work (issue: a model that generalises)."
-)
 
 
 def test_seed_has_fourteen_paragraphs(seed_text: str) -> None:
@@ -49,7 +40,6 @@ def test_clean_keeps_every_reporting_paragraph(seed_text: str) -> None:
     assert kept[:6] == paragraphs[:6]
 
 
-@pytest.mark.xfail(reason=PARAGRAPH_SEVEN, strict=False)
 def test_clean_drops_the_appeal_block_and_the_button(seed_text: str) -> None:
     paragraphs = [p.text for p in split_paragraphs(seed_text)]
     kept = [p.text for p in split_paragraphs(clean(seed_text))]
@@ -57,7 +47,6 @@ def test_clean_drops_the_appeal_block_and_the_button(seed_text: str) -> None:
         assert paragraphs[number - 1] not in kept
 
 
-@pytest.mark.xfail(reason=PARAGRAPH_SEVEN, strict=False)
 def test_clean_returns_exactly_paragraphs_one_to_six(seed_text: str) -> None:
     paragraphs = [p.text for p in split_paragraphs(seed_text)]
     cleaned = clean(seed_text)

@@ -90,7 +90,7 @@ def test_a_model_with_coverage_exports_saves_and_loads_exactly(small_training_ta
 
 
 def test_a_share_outside_zero_to_one_is_refused(small_training_table) -> None:
-    with pytest.raises(ValueError, match="share of documents"):
+    with pytest.raises(ValueError, match="unknown_language_copies is a share"):
         train(small_training_table, config=TrainingConfig(unknown_language_copies=1.5))
 
 
