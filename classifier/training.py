@@ -762,8 +762,9 @@ def spliced_copies(
     are nearly all labelled (the shape an extractor's output has): each copy is its
     document with one such block of its site (a run of non-reporting lines, half of
     them or more appeals, at most ``longest_block`` of them; in a share
-    ``appeal_lines_only`` of the copies, one to three of its appeal lines alone) set between two reporting paragraphs (a
-    share ``inside_story`` of the copies) or after the story's last one.
+    ``appeal_lines_only`` of the copies, one to three of its appeal lines alone) set
+    between two reporting paragraphs (a share ``inside_story`` of the copies) or
+    after the story's last one.
 
     Real appeals come mostly from full-page text, where menus surround them; users
     hand in what an extractor kept, where a newsletter box or a paywall line sits
@@ -772,8 +773,6 @@ def spliced_copies(
     ``doc_id`` and ``page_id`` get ``SPLICE_SUFFIX`` and positions are renumbered;
     the index is the source rows', every other column as in the source rows."""
     import zlib
-
-    import pandas as pd
 
     if not data.index.is_unique:
         raise ValueError("spliced_copies names rows by their index: give a frame with a unique one (reset_index)")
@@ -819,7 +818,7 @@ def spliced_copies(
         # The source page's, so that folds grouped by page keep a copy with its page.
         pages = data.loc[[rows[0] for _, rows in pieces], "page_id"].astype(str) + SPLICE_SUFFIX
         copies["page_id"] = np.repeat(pages.to_numpy(), [len(rows) for _, rows in pieces])
-    return pd.DataFrame(copies)
+    return copies
 
 
 def train(
