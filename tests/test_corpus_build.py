@@ -163,3 +163,32 @@ def test_review_batches_round_trip(built, tmp_path: Path) -> None:
     # Reviewed paragraphs are not offered again.
     again = make_review_batches(built.paragraphs_path, labels, review, batch_size=50)
     assert again.items == stats.items - ingested.written
+
+
+def test_propagated_labels_judge_the_model_but_do_not_train_it(built, tmp_path: Path) -> None:
+    from classifier.corpus.build import PROPAGATED, is_heldout_domain
+
+    labels = tmp_path / "labels"
+    export_aligned_labels(built.paragraphs_path, labels / "aligned.jsonl.gz")
+    rows = pq.read_table(built.paragraphs_path).to_pylist()
+    in_precision = {(r["corpus"], r["page_id"], r["text_hash"]) for r in rows if r["extractor"] == "trafilatura"}
+    read = next(
+        r
+        for r in rows
+        if r["extractor"] == "trafilatura_recall"
+        and r["align_decision"] != "reporting"
+        and (r["corpus"], r["page_id"], r["text_hash"]) in in_precision
+    )
+    fields = ("corpus", "page_id", "extractor", "position", "text_hash")
+    _write_jsonl(labels / "reviewed.jsonl", [{f: read[f] for f in fields} | {"label": "ui_residue", "method": "reviewed"}])
+    stats = join_labels(built.paragraphs_path, labels, tmp_path / "labelled.parquet")
+    labelled = pq.read_table(stats.labelled_path).to_pylist()
+    carried = [r for r in labelled if r["method"] == PROPAGATED]
+    assert carried and all(
+        (r["corpus"], r["page_id"], r["extractor"], r["label"]) == (read["corpus"], read["page_id"], "trafilatura", "ui_residue")
+        for r in carried
+    )
+    training = pq.read_table(tmp_path / "training.parquet").to_pylist()
+    assert PROPAGATED not in {r["method"] for r in training}
+    heldout = pq.read_table(tmp_path / "heldout.parquet").to_pylist()
+    assert any(r["method"] == PROPAGATED for r in heldout) == is_heldout_domain(read["domain"])

@@ -355,6 +355,55 @@ def load_labels(labels_dir: str | Path) -> dict[str, dict[Key, tuple[dict, str]]
     return by_method
 
 
+#: Readers read the page as ``trafilatura`` with favor_recall and as a full-text scrape
+#: give it; ``trafilatura`` and ``readability`` keep less of the page, so nearly every
+#: line of theirs is a line of those two, already read (see ``propagated_labels``).
+PROPAGATED_FROM: tuple[str, ...] = ("trafilatura_recall", "fulltext")
+PROPAGATED_TO: tuple[str, ...] = ("trafilatura", "readability")
+PROPAGATED = "propagated"
+
+
+def propagated_labels(
+    merged: dict[Key, tuple[dict, str]], keys: Iterable[Key], hashes: Iterable[str]
+) -> dict[Key, tuple[dict, str]]:
+    """Labels for the lines of ``PROPAGATED_TO`` extractions that readers labelled on
+    the same page in a ``PROPAGATED_FROM`` extraction: the same text on the same page
+    takes the same label (the guide's rule), so a line that a reader read there needs
+    no second reading here.
+
+    ``keys`` and ``hashes``: every paragraph of the build, in the same order. A line
+    gets the label only when every labelled copy of its text on the page (in the
+    source extractions) has that one label and a reader decided at least one of
+    them: a headline that is also a breadcrumb carries two labels and is left alone.
+    The result overrides labels by alignment alone (a reader's verdict on the same
+    text beats alignment with a ground truth), never a reviewed one. Rows carry method
+    ``"propagated"``.
+    """
+    keys, hashes = list(keys), list(hashes)
+    seen: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    read: set[tuple[str, str, str]] = set()
+    for key, text_hash in zip(keys, hashes, strict=True):
+        if key[2] not in PROPAGATED_FROM or key not in merged:
+            continue
+        row = merged[key][0]
+        twin = (key[0], key[1], text_hash)
+        seen[twin].add(row["label"])
+        if row["method"] == "reviewed":
+            read.add(twin)
+    result: dict[Key, tuple[dict, str]] = {}
+    for key, text_hash in zip(keys, hashes, strict=True):
+        twin = (key[0], key[1], text_hash)
+        if key[2] not in PROPAGATED_TO or twin not in read or len(seen[twin]) != 1:
+            continue
+        (label,) = seen[twin]
+        current = merged.get(key)
+        if current is not None and (current[0]["method"] == "reviewed" or current[0]["label"] == label):
+            continue
+        row = dict(zip(KEY_FIELDS, key, strict=True), text_hash=text_hash, label=label, method=PROPAGATED)
+        result[key] = (row, f"propagated from {PROPAGATED_FROM}")
+    return result
+
+
 def merge_methods(labels: dict[str, dict[Key, tuple[dict, str]]]) -> dict[Key, tuple[dict, str]]:
     """One label per key from ``load_labels``: a reviewed row overrides an aligned one."""
     merged: dict[Key, tuple[dict, str]] = dict(labels["aligned"])
@@ -406,7 +455,9 @@ def join_labels(
 ) -> JoinStats:
     """Join committed labels with a build into `labelled.parquet` (at `out_path`).
 
-    A reviewed row overrides an aligned row for the same key. Raises StaleLabelError
+    A reviewed row overrides an aligned row for the same key, and labels are carried
+    to the precision extractions' copies of lines that readers labelled on the same
+    page (``propagated_labels``). Raises StaleLabelError
     when a key is not in the build or its text_hash differs, LabelConflictError when a
     key has two different labels of the same method, LabelFormatError on bad rows.
     """
@@ -441,6 +492,9 @@ def join_labels(
             "rows. First problems:\n  " + "\n  ".join(stale[:20])
         )
 
+    read = {index[key]: row for key, (row, _) in merged.items()}
+    merged.update(propagated_labels(merged, index, hashes))
+
     # The build is sorted by key, so sorting the indices keeps the build's row order.
     chosen = sorted((index[key], row) for key, (row, _) in merged.items())
     sub = table.take(pa.array([i for i, _ in chosen], type=pa.int64()))
@@ -470,32 +524,39 @@ def join_labels(
     # by alignment alone (hundreds of thousands of clean reporting paragraphs would
     # only slow training down).
     reviewed_docs = {doc for doc, method in zip(doc_ids, methods_col, strict=True) if method == "reviewed"}
-    aligned_only = sorted(set(doc_ids) - reviewed_docs)
+    aligned_only = sorted({all_doc_ids[i] for i in read} - reviewed_docs)
     rng = random.Random(seed)
-    labelled_docs = reviewed_docs | set(rng.sample(aligned_only, min(aligned_only_documents, len(aligned_only))))
-    by_row = {i: row for i, row in chosen}
-    rows = [i for i, doc in enumerate(all_doc_ids) if doc in labelled_docs]
-    context = table.take(pa.array(rows, type=pa.int64()))
-    training_arrays = {
-        "doc_id": pa.array([all_doc_ids[i] for i in rows], type=pa.string()),
-        "label": pa.array([by_row[i]["label"] if i in by_row else None for i in rows], type=pa.string()),
-        "method": pa.array([by_row[i]["method"] if i in by_row else None for i in rows], type=pa.string()),
-    }
-    training = pa.Table.from_arrays(
-        [
-            training_arrays[f.name] if f.name in training_arrays else context[f.name].combine_chunks().cast(f.type)
-            for f in LABELLED_SCHEMA
-        ],
-        schema=LABELLED_SCHEMA,
-    )
+    training_docs = reviewed_docs | set(rng.sample(aligned_only, min(aligned_only_documents, len(aligned_only))))
+    # Propagated labels judge the model, they do not train it: the held-out part also
+    # holds the held-out sites' precision extractions with them, the residue that
+    # trafilatura and readability let through (a model trained on them too did worse
+    # on the held-out sites, those extractions included).
+    propagated_docs = {doc for doc, method in zip(doc_ids, methods_col, strict=True) if method == PROPAGATED}
+    domains = table["domain"].to_pylist()
+    heldout_site = {doc: is_heldout_domain(domain) for doc, domain in zip(all_doc_ids, domains, strict=True)}
+
+    def frame(docs: set[str], labels: dict[int, dict]) -> pa.Table:
+        rows = [i for i, doc in enumerate(all_doc_ids) if doc in docs]
+        context = table.take(pa.array(rows, type=pa.int64()))
+        columns = {
+            "doc_id": pa.array([all_doc_ids[i] for i in rows], type=pa.string()),
+            "label": pa.array([labels[i]["label"] if i in labels else None for i in rows], type=pa.string()),
+            "method": pa.array([labels[i]["method"] if i in labels else None for i in rows], type=pa.string()),
+        }
+        return pa.Table.from_arrays(
+            [columns[f.name] if f.name in columns else context[f.name].combine_chunks().cast(f.type) for f in LABELLED_SCHEMA],
+            schema=LABELLED_SCHEMA,
+        )
+
+    training = frame(training_docs, read)
     build_counts = Counter(all_doc_ids)
     complete = {doc for doc, count in Counter(doc_ids).items() if count == build_counts[doc]}
     training_path = out.with_name("training.parquet")
     _write_parquet(training, training_path)
     # A fixed held-out part by site: a domain's pages are all in train or all in test.
-    heldout = pa.array([is_heldout_domain(domain) for domain in training["domain"].to_pylist()], type=pa.bool_())
-    _write_parquet(training.filter(pc.invert(heldout)), out.with_name("train.parquet"))
-    _write_parquet(training.filter(heldout), out.with_name("heldout.parquet"))
+    _write_parquet(frame({doc for doc in training_docs if not heldout_site[doc]}, read), out.with_name("train.parquet"))
+    heldout_docs = {doc for doc in training_docs | propagated_docs if heldout_site[doc]}
+    _write_parquet(frame(heldout_docs, {index[key]: row for key, (row, _) in merged.items()}), out.with_name("heldout.parquet"))
     return JoinStats(
         labelled_path=out,
         rows=out_table.num_rows,

@@ -29,7 +29,8 @@ def dataset_card(labelled_parquet: str | Path, authored_files: list[Path]) -> st
     authored["method"] = "authored"
     parts = [
         f"Labelled paragraphs: {len(real) + len(authored):,} "
-        f"({len(real):,} real, of which {int((real.method == 'reviewed').sum()):,} reviewed; {len(authored):,} authored).",
+        f"({len(real):,} real, of which {int((real.method == 'reviewed').sum()):,} reviewed and "
+        f"{int((real.method == 'propagated').sum()):,} propagated; {len(authored):,} authored).",
         "",
         "### By method\n",
         _table(pd.concat([real, authored], ignore_index=True), "method"),
