@@ -18,6 +18,8 @@ from classifier.corpus import gate
 from classifier.corpus.sources import CORPORA, default_corpora_dir
 
 GATE_FILE = Path(__file__).with_name("quality_gate.json")
+#: The same pages as trafilatura and readability leave them, labelled by propagation.
+PRECISION_GATE_FILE = Path(__file__).with_name("precision_gate.json")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,8 +34,14 @@ def _figures(value: float) -> dict[str, float]:
     return dict.fromkeys(gate.GATED_FIGURES, value)
 
 
-def test_pinned_gate_file_is_complete() -> None:
-    pinned = gate.pinned(GATE_FILE)
+@pytest.mark.parametrize(
+    ("gate_file", "extractors"),
+    [(GATE_FILE, ["trafilatura_recall", "fulltext"]), (PRECISION_GATE_FILE, ["trafilatura", "readability"])],
+)
+def test_pinned_gate_file_is_complete(gate_file: Path, extractors: list[str]) -> None:
+    pinned = gate.pinned(gate_file)
+    assert pinned["split"]["extractors"] == extractors
+    assert pinned["split"]["pages"] == gate.pinned(GATE_FILE)["split"]["pages"]  # the same held-out pages
     assert set(pinned["floors"]) == set(gate.GATED_FIGURES)
     assert re.fullmatch(r"[0-9a-f]{64}", pinned["split"]["hash"])
     assert pinned["split"]["pages"] and pinned["split"]["labelled_rows"] > 10_000
@@ -70,6 +78,18 @@ def test_pin_never_lowers_a_floor_silently(tmp_path: Path) -> None:
     assert gate.pinned(path)["floors"]["macro_f1"] == pytest.approx(0.795)
 
 
+def test_a_split_records_its_extractors_and_refuses_unknown_ones(tmp_path: Path) -> None:
+    split = _split(["reporting"])
+    pinned = gate.pin(tmp_path / "gate.json", split, _figures(0.9), model_checksum="x")
+    assert pinned["split"]["extractors"] == list(gate.GATE_EXTRACTORS)
+    precision = gate.GateSplit(table=split.table, pages=split.pages, hash=split.hash, extractors=("trafilatura",))
+    assert gate.pin(tmp_path / "other.json", precision, _figures(0.9), model_checksum="x")["split"]["extractors"] == [
+        "trafilatura"
+    ]
+    with pytest.raises(gate.GateError, match="extractors"):
+        gate.build_split(split.pages, extractors=("newspaper",))
+
+
 def test_gate_format_is_checked(tmp_path: Path) -> None:
     path = tmp_path / "gate.json"
     path.write_text(json.dumps({"format": 99}))
@@ -81,8 +101,21 @@ def test_gate_format_is_checked(tmp_path: Path) -> None:
     not all((default_corpora_dir() / name).is_dir() for name in CORPORA),
     reason="../shared/corpora not found: the quality gate rebuilds its split from the benchmark corpora",
 )
-def test_shipped_model_passes_the_quality_gate() -> None:
-    pinned = gate.pinned(GATE_FILE)
-    split = gate.build_split(pinned["split"]["pages"], labels_dir=ROOT / "datasets" / "labels", jobs=2)
+@pytest.mark.parametrize("gate_file", [GATE_FILE, PRECISION_GATE_FILE])
+def test_shipped_model_passes_the_quality_gate(gate_file: Path) -> None:
+    pinned = gate.pinned(gate_file)
+    split = gate.build_split(
+        pinned["split"]["pages"], labels_dir=ROOT / "datasets" / "labels", jobs=2, extractors=pinned["split"]["extractors"]
+    )
     figures = gate.measure(split)
     assert gate.check(pinned, split.hash, figures) == []
+
+
+def test_a_pinned_gate_keeps_its_extractors() -> None:
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+
+    result = CliRunner().invoke(app, ["data", "gate", "--file", str(PRECISION_GATE_FILE), "--extractors", "fulltext"])
+    assert result.exit_code == 1
+    assert "holds its own extractors (trafilatura, readability)" in result.output

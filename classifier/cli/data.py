@@ -133,11 +133,19 @@ def gate_command(
         help="Gate on this labelled file instead of the held-out pages (no corpora needed); "
         "a gate file that holds one uses it by default.",
     ),
+    extractors: str | None = typer.Option(
+        None,
+        "--extractors",
+        help="With --pin on a new gate file: the pages' extractions to hold, comma-separated "
+        "[default: trafilatura_recall,fulltext; a pinned gate keeps its own].",
+    ),
 ) -> None:
     """Check the model against the pinned quality floors on the fixed held-out split, or re-pin them.
 
     Example: newsclean data gate            (exit 1 when a figure is under its floor)
     Example: newsclean data gate --file tests/genre_gate.json
+
+    Example: newsclean data gate --file tests/precision_gate.json
     """
     from classifier.corpus import gate
 
@@ -155,7 +163,14 @@ def gate_command(
         source = str(split_file)
     else:
         pages = pinned["split"]["pages"] if pinned is not None else gate.heldout_pages(corpora)
-        split = gate.build_split(pages, corpora_dir=corpora, labels_dir=labels, jobs=jobs)
+        if pinned is not None:
+            if extractors is not None:
+                held = ", ".join(pinned["split"]["extractors"])
+                raise fail(f"{gate_file} holds its own extractors ({held}): drop --extractors")
+            chosen = tuple(pinned["split"]["extractors"])
+        else:
+            chosen = tuple(name.strip() for name in extractors.split(",")) if extractors else gate.GATE_EXTRACTORS
+        split = gate.build_split(pages, corpora_dir=corpora, labels_dir=labels, jobs=jobs, extractors=chosen)
         source = f"{len(pages)} pages"
     loaded = load(model)
     figures = gate.measure(split, loaded)

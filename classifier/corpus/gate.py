@@ -7,6 +7,11 @@ labels, and its hash is pinned beside the floors, so a changed split (new labels
 new extractor version) fails the gate until someone re-pins it on purpose; floors are
 never lowered without ``allow_lower``.
 
+A gate may name other extractions of the same pages: ``tests/precision_gate.json``
+holds ``trafilatura`` and ``readability``, the residue that precision extractors let
+through, labelled by propagation from the two read extractions
+(``classifier.corpus.build.propagated_labels``).
+
 A gate can also hold a labelled file as its split (``file_split``): the genre gate,
 ``tests/genre_gate.json``, pins the shipped model's figures on news documents we wrote
 to test and never train on (``datasets/evaluation/``), and needs no corpora.
@@ -24,7 +29,16 @@ from pathlib import Path
 import pandas as pd
 from joblib import Parallel, delayed
 
-from classifier.corpus.build import _process_page, doc_id, is_heldout_domain, load_labels, merge_methods
+from classifier.corpus.build import (
+    PROPAGATED_FROM,
+    PROPAGATED_TO,
+    _process_page,
+    doc_id,
+    is_heldout_domain,
+    load_labels,
+    merge_methods,
+    propagated_labels,
+)
 from classifier.corpus.sources import PageRef, list_pages, load_page
 from classifier.errors import NewscleanError
 from classifier.labels import LABELS
@@ -52,6 +66,8 @@ class GateSplit:
     hash: str
     #: The labelled file the split is (``file_split``), or None for corpus pages.
     file: str | None = None
+    #: The extractions of the pages that the split holds (corpus pages only).
+    extractors: tuple[str, ...] = GATE_EXTRACTORS
 
 
 def file_split(path: str | Path) -> GateSplit:
@@ -94,24 +110,39 @@ def build_split(
     corpora_dir: str | Path | None = None,
     labels_dir: str | Path = "datasets/labels",
     jobs: int = 1,
+    extractors: Sequence[str] = GATE_EXTRACTORS,
 ) -> GateSplit:
-    """Extract the gate's pages and join the committed labels.
+    """Extract the gate's pages and join the committed labels (and, for ``trafilatura``
+    and ``readability``, the labels propagated to them, for which the pages are also
+    extracted the two ways that readers read).
 
     Every paragraph of each labelled document is kept (unlabelled ones as context, with
     an empty label), in (doc_id, position) order.
     """
+    extractors = tuple(extractors)
+    unknown = set(extractors) - set(PROPAGATED_FROM) - set(PROPAGATED_TO)
+    if unknown or not extractors:
+        raise GateError(f"a gate's extractors are among {PROPAGATED_FROM + PROPAGATED_TO}, got {list(extractors)}")
+    extracted = extractors
+    if set(extractors) & set(PROPAGATED_TO):
+        extracted = tuple(dict.fromkeys((*extractors, *PROPAGATED_FROM)))
     wanted = set(pages)
     refs: list[PageRef] = [ref for ref in list_pages(corpora_dir) if f"{ref.corpus}/{ref.page_id}" in wanted]
     missing = wanted - {f"{ref.corpus}/{ref.page_id}" for ref in refs}
     if missing:
         raise GateError(f"{len(missing)} gate page(s) are not in the corpora, e.g. {sorted(missing)[:3]}: re-pin the gate.")
-    results = Parallel(n_jobs=jobs, batch_size=4)(delayed(_process_page)(ref, GATE_EXTRACTORS) for ref in refs)
+    results = Parallel(n_jobs=jobs, batch_size=4)(delayed(_process_page)(ref, extracted) for ref in refs)
     merged = merge_methods(load_labels(labels_dir))
+    if extracted != extractors:
+        rows = [row for result in results for row in result.rows]
+        merged.update(propagated_labels(merged, [tuple(row[:2]) + tuple(row[5:7]) for row in rows], [row[8] for row in rows]))
 
     records = []
     stale = []
     for result in results:
         for corpus, page_id, domain, language, page_type, extractor, position, text, hash_, *_ in result.rows:
+            if extractor not in extractors:
+                continue
             found = merged.get((corpus, page_id, extractor, position))
             label = None
             if found is not None:
@@ -136,7 +167,7 @@ def build_split(
     table = pd.DataFrame.from_records(records)
     labelled_docs = set(table.loc[table["label"].notna(), "doc_id"])
     table = table[table["doc_id"].isin(labelled_docs)].sort_values(["doc_id", "position"]).reset_index(drop=True)
-    return GateSplit(table=table, pages=tuple(sorted(wanted)), hash=split_hash(table))
+    return GateSplit(table=table, pages=tuple(sorted(wanted)), hash=split_hash(table), extractors=extractors)
 
 
 def measure(split: GateSplit, model=None) -> dict[str, float]:
@@ -200,7 +231,7 @@ def pin(
         "format": GATE_FORMAT,
         "split": {"file": recorded, **counts}
         if recorded is not None
-        else {"extractors": list(GATE_EXTRACTORS), **counts, "pages": list(split.pages)},
+        else {"extractors": list(split.extractors), **counts, "pages": list(split.pages)},
         "model_checksum": model_checksum,
         "figures": figures,
         "floors": floors,
