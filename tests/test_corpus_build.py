@@ -165,30 +165,40 @@ def test_review_batches_round_trip(built, tmp_path: Path) -> None:
     assert again.items == stats.items - ingested.written
 
 
-def test_propagated_labels_judge_the_model_but_do_not_train_it(built, tmp_path: Path) -> None:
+def test_propagated_labels_judge_the_model_but_do_not_train_it(built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from classifier.corpus import build
     from classifier.corpus.build import PROPAGATED, is_heldout_domain
 
     labels = tmp_path / "labels"
     export_aligned_labels(built.paragraphs_path, labels / "aligned.jsonl.gz")
     rows = pq.read_table(built.paragraphs_path).to_pylist()
     in_precision = {(r["corpus"], r["page_id"], r["text_hash"]) for r in rows if r["extractor"] == "trafilatura"}
-    read = next(
+    read = [
         r
         for r in rows
         if r["extractor"] == "trafilatura_recall"
         and r["align_decision"] != "reporting"
         and (r["corpus"], r["page_id"], r["text_hash"]) in in_precision
-    )
+    ]
+    # One page of a held-out site and one of a trained one, where both exist.
+    chosen = {is_heldout_domain(r["domain"]): r for r in read}
     fields = ("corpus", "page_id", "extractor", "position", "text_hash")
-    _write_jsonl(labels / "reviewed.jsonl", [{f: read[f] for f in fields} | {"label": "ui_residue", "method": "reviewed"}])
-    stats = join_labels(built.paragraphs_path, labels, tmp_path / "labelled.parquet")
+    reviewed = [{f: r[f] for f in fields} | {"label": "ui_residue", "method": "reviewed"} for r in chosen.values()]
+    _write_jsonl(labels / "reviewed.jsonl", reviewed)
+    stats = join_labels(built.paragraphs_path, labels, tmp_path / "with" / "labelled.parquet")
     labelled = pq.read_table(stats.labelled_path).to_pylist()
-    carried = [r for r in labelled if r["method"] == PROPAGATED]
-    assert carried and all(
-        (r["corpus"], r["page_id"], r["extractor"], r["label"]) == (read["corpus"], read["page_id"], "trafilatura", "ui_residue")
-        for r in carried
-    )
-    training = pq.read_table(tmp_path / "training.parquet").to_pylist()
-    assert PROPAGATED not in {r["method"] for r in training}
-    heldout = pq.read_table(tmp_path / "heldout.parquet").to_pylist()
-    assert any(r["method"] == PROPAGATED for r in heldout) == is_heldout_domain(read["domain"])
+    carried = {(r["corpus"], r["page_id"]) for r in labelled if r["method"] == PROPAGATED}
+    assert carried == {(r["corpus"], r["page_id"]) for r in chosen.values()}
+
+    # Without propagation, training.parquet and train.parquet come out the same.
+    monkeypatch.setattr(build, "propagated_labels", lambda *arguments: {})
+    join_labels(built.paragraphs_path, labels, tmp_path / "without" / "labelled.parquet")
+    for name in ("training.parquet", "train.parquet"):
+        assert pq.read_table(tmp_path / "with" / name).equals(pq.read_table(tmp_path / "without" / name)), name
+    # The held-out part holds every labelled precision extraction of a held-out site.
+    heldout = pq.read_table(tmp_path / "with" / "heldout.parquet").to_pylist()
+    precision = {r["doc_id"] for r in labelled if r["extractor"] in ("trafilatura", "readability")}
+    expected = {r["doc_id"] for r in labelled if r["doc_id"] in precision and is_heldout_domain(r["domain"])}
+    assert {r["doc_id"] for r in heldout if r["doc_id"] in precision} == expected
+    assert any(r["method"] == PROPAGATED for r in heldout) == (True in chosen)
+    assert all(is_heldout_domain(r["domain"]) for r in heldout)

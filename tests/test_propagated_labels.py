@@ -43,19 +43,34 @@ def test_a_readers_verdict_overrides_alignment_but_not_another_reader() -> None:
     build = [
         (key(PAGE, "trafilatura_recall", 0), "more"),
         (key(PAGE, "trafilatura", 0), "more"),
-        (key(PAGE, "readability", 0), "more"),
         (key(PAGE, "readability", 1), "story"),
         (key(PAGE, "trafilatura_recall", 1), "story"),
+        (key(PAGE, "trafilatura_recall", 2), "disputed"),
+        (key(PAGE, "readability", 2), "disputed"),
+        (key(PAGE, "trafilatura", 2), "disputed"),
     ]
     carried = propagate(
         build,
         labelled(PAGE, "trafilatura_recall", 0, "more", "ui_residue", "reviewed"),
         labelled(PAGE, "trafilatura", 0, "more", "reporting", "aligned"),  # alignment trusted a ground truth's link
-        labelled(PAGE, "readability", 0, "more", "reporting", "reviewed"),  # a reader's own verdict stays
         labelled(PAGE, "trafilatura_recall", 1, "story", "reporting", "reviewed"),
         labelled(PAGE, "readability", 1, "story", "reporting", "aligned"),  # the same label already: nothing to carry
+        labelled(PAGE, "trafilatura_recall", 2, "disputed", "ui_residue", "reviewed"),
+        # A reader who decided otherwise on a copy stays, and makes the text disputed.
+        labelled(PAGE, "readability", 2, "disputed", "reporting", "reviewed"),
     )
     assert carried == {key(PAGE, "trafilatura", 0): ("ui_residue", PROPAGATED)}
+
+
+def test_an_extraction_with_more_copies_of_a_text_than_the_read_ones_keeps_them_unlabelled() -> None:
+    build = [
+        (key(PAGE, "trafilatura_recall", 0), "title"),
+        (key(PAGE, "readability", 0), "title"),
+        (key(PAGE, "readability", 7), "title"),  # a second copy: perhaps a teaser of the story
+        (key(PAGE, "trafilatura", 0), "title"),
+    ]
+    carried = propagate(build, labelled(PAGE, "trafilatura_recall", 0, "title", "reporting", "reviewed"))
+    assert carried == {key(PAGE, "trafilatura", 0): ("reporting", PROPAGATED)}
 
 
 def test_text_with_two_labels_on_the_page_or_none_from_a_reader_is_left_alone() -> None:

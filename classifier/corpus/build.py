@@ -371,29 +371,40 @@ def propagated_labels(
     takes the same label (the guide's rule), so a line that a reader read there needs
     no second reading here.
 
-    ``keys`` and ``hashes``: every paragraph of the build, in the same order. A line
-    gets the label only when every labelled copy of its text on the page (in the
-    source extractions) has that one label and a reader decided at least one of
-    them: a headline that is also a breadcrumb carries two labels and is left alone.
+    ``keys`` and ``hashes``: every paragraph of the build, each key with its text's
+    hash. A line gets the label only when
+    - a reader decided the text on that page, and every labelled copy of it in the
+      read extractions, and every copy a reader decided anywhere, has that one label
+      (a headline that is also a breadcrumb carries two, and is left alone);
+    - its own extraction holds the text no more often than one of the read ones
+      does (a second copy there may play another role: a teaser of the story).
     The result overrides labels by alignment alone (a reader's verdict on the same
     text beats alignment with a ground truth), never a reviewed one. Rows carry method
-    ``"propagated"``.
+    ``"propagated"``. Left to a reader: a page where the extractor kept other articles
+    instead of the story, whose lines are all residue even where a heading matches
+    the story's own.
     """
-    keys, hashes = list(keys), list(hashes)
+    pairs = list(zip(keys, hashes, strict=True))
     seen: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     read: set[tuple[str, str, str]] = set()
-    for key, text_hash in zip(keys, hashes, strict=True):
-        if key[2] not in PROPAGATED_FROM or key not in merged:
-            continue
-        row = merged[key][0]
+    copies: Counter[tuple[str, str, str, str]] = Counter()  # (page, text, extractor)
+    for key, text_hash in pairs:
         twin = (key[0], key[1], text_hash)
-        seen[twin].add(row["label"])
-        if row["method"] == "reviewed":
+        copies[(*twin, key[2])] += 1
+        found = merged.get(key)
+        if found is None:
+            continue
+        reviewed = found[0]["method"] == "reviewed"
+        if key[2] in PROPAGATED_FROM or reviewed:
+            seen[twin].add(found[0]["label"])
+        if reviewed and key[2] in PROPAGATED_FROM:
             read.add(twin)
     result: dict[Key, tuple[dict, str]] = {}
-    for key, text_hash in zip(keys, hashes, strict=True):
+    for key, text_hash in pairs:
         twin = (key[0], key[1], text_hash)
         if key[2] not in PROPAGATED_TO or twin not in read or len(seen[twin]) != 1:
+            continue
+        if copies[(*twin, key[2])] > max(copies[(*twin, source)] for source in PROPAGATED_FROM):
             continue
         (label,) = seen[twin]
         current = merged.get(key)
@@ -493,7 +504,7 @@ def join_labels(
         )
 
     read = {index[key]: row for key, (row, _) in merged.items()}
-    merged.update(propagated_labels(merged, index, hashes))
+    merged.update(propagated_labels(merged, index, [hashes[i] for i in index.values()]))
 
     # The build is sorted by key, so sorting the indices keeps the build's row order.
     chosen = sorted((index[key], row) for key, (row, _) in merged.items())
@@ -528,10 +539,10 @@ def join_labels(
     rng = random.Random(seed)
     training_docs = reviewed_docs | set(rng.sample(aligned_only, min(aligned_only_documents, len(aligned_only))))
     # Propagated labels judge the model, they do not train it: the held-out part also
-    # holds the held-out sites' precision extractions with them, the residue that
-    # trafilatura and readability let through (a model trained on them too did worse
-    # on the held-out sites, those extractions included).
-    propagated_docs = {doc for doc, method in zip(doc_ids, methods_col, strict=True) if method == PROPAGATED}
+    # holds every labelled precision extraction of the held-out sites, with them: the
+    # residue that trafilatura and readability let through (a model trained on them
+    # too did worse on the held-out sites, those extractions included).
+    precision_docs = {doc for doc, (_, row) in zip(doc_ids, chosen, strict=True) if row["extractor"] in PROPAGATED_TO}
     domains = table["domain"].to_pylist()
     heldout_site = {doc: is_heldout_domain(domain) for doc, domain in zip(all_doc_ids, domains, strict=True)}
 
@@ -555,7 +566,7 @@ def join_labels(
     _write_parquet(training, training_path)
     # A fixed held-out part by site: a domain's pages are all in train or all in test.
     _write_parquet(frame({doc for doc in training_docs if not heldout_site[doc]}, read), out.with_name("train.parquet"))
-    heldout_docs = {doc for doc in training_docs | propagated_docs if heldout_site[doc]}
+    heldout_docs = {doc for doc in training_docs | precision_docs if heldout_site[doc]}
     _write_parquet(frame(heldout_docs, {index[key]: row for key, (row, _) in merged.items()}), out.with_name("heldout.parquet"))
     return JoinStats(
         labelled_path=out,
