@@ -567,7 +567,7 @@ def join_labels(
     # A fixed held-out part by site: a domain's pages are all in train or all in test.
     _write_parquet(frame({doc for doc in training_docs if not heldout_site[doc]}, read), out.with_name("train.parquet"))
     heldout_docs = {doc for doc in training_docs | precision_docs if heldout_site[doc]}
-    _write_parquet(frame(heldout_docs, {index[key]: row for key, (row, _) in merged.items()}), out.with_name("heldout.parquet"))
+    _write_parquet(frame(heldout_docs, dict(chosen)), out.with_name("heldout.parquet"))
     return JoinStats(
         labelled_path=out,
         rows=out_table.num_rows,
