@@ -727,22 +727,32 @@ def _inside(shifted: Mapping[int, np.ndarray]) -> np.ndarray:
     return np.minimum(near_before, near_after)
 
 
-def block_features(probabilities: np.ndarray, lengths: Sequence[int] | np.ndarray) -> np.ndarray:
+def block_features(probabilities: np.ndarray, lengths: Sequence[int] | np.ndarray, *, at_end: bool = False) -> np.ndarray:
     """Features of the block pass: each paragraph's second-pass probabilities with
     its neighbours' and those of the run around it (rows in document order,
-    ``lengths`` paragraphs per document in turn).
+    ``lengths`` paragraphs per document in turn). With ``at_end``, also the
+    paragraph's own log-probabilities again where it is its document's last (zeros
+    elsewhere), and whether it is.
 
     Stage two judges a paragraph by its neighbours' first-pass probabilities, which
     come from their words alone; a paragraph that reads like news in the middle of a
     drive has neighbours that may read like news too. Read once more over stage
     two's own judgements, the drive around it shows.
+
+    The block pass is linear, and a line that stage two calls an appeal amid
+    reporting is more often a story's line misread than an appeal, so it learns to
+    pull such a line back; at a story's end, a lone line that asks is the paywall
+    notice ("Il vous reste 64% de cet article à lire", "This article is for
+    subscribers only") far more often. The ``at_end`` columns let it weigh a last
+    line's own judgement apart.
     """
     n = len(probabilities)
     sizes, document, size, index = _layout(n, lengths)
     padded, where = _padded(probabilities, document, len(sizes))
     k = probabilities.shape[1]
     # Filled column block by column block: one array, no stacking of pieces.
-    result = np.empty((n, k + len(NEIGHBOUR_OFFSETS) * (k + 1) + 2 * k + (k - 1)))
+    width = k + len(NEIGHBOUR_OFFSETS) * (k + 1) + 2 * k + (k - 1)
+    result = np.empty((n, width + (k + 1 if at_end else 0)))
     np.log(np.clip(probabilities, 1e-6, 1.0), out=result[:, :k])
     column = k
     shifted: dict[int, np.ndarray] = {}
@@ -754,7 +764,11 @@ def block_features(probabilities: np.ndarray, lengths: Sequence[int] | np.ndarra
     for mean in _window_means(padded, where, index, size):
         result[:, column : column + k] = mean
         column += k
-    result[:, column:] = _inside(shifted)
+    result[:, column:width] = _inside(shifted)
+    if at_end:
+        last = index == size - 1
+        result[:, width : width + k] = result[:, :k] * last[:, None]
+        result[:, width + k] = last
     return result
 
 

@@ -43,7 +43,7 @@ from classifier.labels import REPORTING
 #: newer one. Format 2 adds the vocabulary-coverage columns and the block pass, which a
 #: release that reads only format 1 would silently misread; a model with neither is
 #: still written as format 1, readable by every release.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 VOCABULARY = "vocabulary.json"
 WEIGHTS = "weights.npz"
@@ -100,6 +100,9 @@ class Model:
     block_layer: tuple[np.ndarray, np.ndarray] | None = None
     block_mean: np.ndarray | None = None
     block_scale: np.ndarray | None = None
+    #: Whether the block pass reads a document's last line apart (``block_features``'
+    #: ``at_end``; format 3).
+    block_at_end: bool = False
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -161,7 +164,7 @@ class Model:
             raise ValueError(f"lengths add up to {int(np.sum(sizes))} paragraphs, but there are {len(context)} rows")
         scores = self._stage2_scores(context)
         if self.block_layer is not None:
-            blocks = block_features(softmax(scores), sizes)
+            blocks = block_features(softmax(scores), sizes, at_end=self.block_at_end)
             weights, bias = self.block_layer
             scores = ((blocks - self.block_mean) / self.block_scale) @ weights + bias
         scores = scores / self.temperature
@@ -277,7 +280,11 @@ def _manifest_checksum(manifest: dict[str, Any]) -> str:
 
 
 def _format_of(model: Model) -> int:
-    """The oldest format that holds ``model``: older releases read format 1."""
+    """The oldest format that holds ``model``: older releases read format 1 (and
+    format 2; a release that reads 2 and not 3 would compute a block pass of the
+    wrong width)."""
+    if model.block_at_end:
+        return 3
     return 2 if model.vocabulary_coverage or model.block_layer is not None else 1
 
 
@@ -327,6 +334,7 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
         manifest["site_repeats"] = model.site_repeats
         manifest["story_support"] = model.story_support
         manifest["vocabulary_coverage"] = model.vocabulary_coverage
+        manifest["block_at_end"] = model.block_at_end
         manifest["files"] = {name: _sha256(staging / name) for name in ARTIFACT_FILES}
         manifest["checksum"] = _manifest_checksum(manifest)
         (staging / MANIFEST).write_text(_canonical(manifest), encoding="utf-8")
@@ -436,11 +444,12 @@ def _load_v1(folder: Path, manifest: dict[str, Any]) -> Model:
         site_repeats=bool(manifest.get("site_repeats", False)),
         story_support=bool(manifest.get("story_support", False)),
         vocabulary_coverage=bool(manifest.get("vocabulary_coverage", False)),
+        block_at_end=bool(manifest.get("block_at_end", False)),
         manifest=manifest,
     )
 
 
 # One reader per format version; old formats stay readable.
-# Format 2 is format 1 with optional arrays and flags, which ``_load_v1`` reads when
-# present.
-_LOADERS = {1: _load_v1, 2: _load_v1}
+# Formats 2 and 3 are format 1 with optional arrays and flags, which ``_load_v1``
+# reads when present (3: ``block_at_end``).
+_LOADERS = {1: _load_v1, 2: _load_v1, 3: _load_v1}

@@ -27,6 +27,18 @@ def test_a_paragraph_between_appeals_is_inside_an_appeal_block() -> None:
     assert features.shape == (6, width)
 
 
+def test_at_end_the_last_line_of_each_document_has_its_own_columns() -> None:
+    probabilities = _probabilities("rrd" + "rrrd")
+    plain = block_features(probabilities, [3, 4])
+    features = block_features(probabilities, [3, 4], at_end=True)
+    assert np.array_equal(features[:, : plain.shape[1]], plain)  # the same columns first
+    extra = features[:, plain.shape[1] :]
+    last = np.array([False, False, True, False, False, False, True])
+    assert extra[:, -1].tolist() == last.tolist()
+    assert np.array_equal(extra[last, :3], plain[last, :3])  # its own log-probabilities again
+    assert not extra[~last].any()
+
+
 def test_no_feature_reaches_across_documents() -> None:
     together = block_features(_probabilities("rrd" + "urr"), [3, 3])
     alone = np.vstack([block_features(_probabilities("rrd"), [3]), block_features(_probabilities("urr"), [3])])
@@ -41,10 +53,25 @@ def test_a_model_with_a_block_pass_exports_saves_and_loads_exactly(small_trainin
     assert np.abs(predict_table(model, small_training_table) - expected).max() < 1e-5
     save_model(model, tmp_path / "m")
     loaded = load_model_folder(tmp_path / "m")
-    assert loaded.block_layer is not None
+    assert loaded.block_layer is not None and loaded.block_at_end
     assert np.array_equal(predict_table(loaded, small_training_table), predict_table(model, small_training_table))
     # The pass changes what the model says.
     plain = TrainingConfig(folds=3, hidden_layers=(8,), authored_weight=1.0, block_pass=False)
     without, _ = train(small_training_table, config=plain)
     assert without.block_layer is None
     assert not np.allclose(predict_table(without, small_training_table), predict_table(model, small_training_table))
+
+
+def test_a_block_pass_without_the_last_line_columns_is_format_two(small_training_table, tmp_path: Path) -> None:
+    # Releases that read format 2 compute the narrower block pass: a model that needs
+    # the last line's columns is format 3, which they refuse rather than misread.
+    import json
+
+    config = TrainingConfig(folds=3, hidden_layers=(8,), authored_weight=1.0, block_at_end=False)
+    model, _ = train(small_training_table, config=config)
+    assert model.block_layer is not None and not model.block_at_end
+    folder = save_model(model, tmp_path / "m")
+    assert json.loads((folder / "manifest.json").read_text())["format_version"] == 2
+    loaded = load_model_folder(folder)
+    assert not loaded.block_at_end
+    assert np.array_equal(predict_table(loaded, small_training_table), predict_table(model, small_training_table))
