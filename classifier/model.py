@@ -42,7 +42,8 @@ from classifier.labels import REPORTING
 #: The newest format this release writes and reads; a reader refuses folders from a
 #: newer one. Format 2 adds the vocabulary-coverage columns and the block pass, which a
 #: release that reads only format 1 would silently misread; a model with neither is
-#: still written as format 1, readable by every release.
+#: still written as format 1, readable by every release. Format 3 adds the block
+#: pass's last-line columns (``block_at_end``); a model without them is written as 2.
 FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 VOCABULARY = "vocabulary.json"
