@@ -148,6 +148,17 @@ class TrainingConfig:
     #: The share of spliced copies that get one to three appeal lines of the block
     #: alone (a paywall's last line, a one-line sign-up), not the whole block.
     splice_appeal_lines_only: float = 0.5
+    #: Where a site has no appeal block of its own, its copies take one from another
+    #: site that shares this column's value (None: such a site gets no copies). Half
+    #: the training sites hold no appeal, and a block read only among its own site's
+    #: stories teaches the site as much as the genre. Two seeds each (train split,
+    #: held-out sites), with and without: macro-F1 0.758 and 0.756 against 0.755 and
+    #: 0.753; on `trafilatura`'s output 0.641 and 0.633 against 0.636 and 0.624;
+    #: the genre set's reporting kept 99.37% and 99.74% against 98.83% and 98.10%;
+    #: of 601 residue and appeal lines set into real held-out stories, 251 and 266
+    #: removed against 187 and 183; the seed cleaned exactly in all four. Drawing
+    #: every copy's block from the whole corpus instead cost the seed its clean.
+    splice_elsewhere: str | None = "corpus"
     random_state: int = 0
 
 
@@ -761,6 +772,7 @@ def spliced_copies(
     longest_block: int = 12,
     inside_story: float = 0.6,
     appeal_lines_only: float = 0.5,
+    elsewhere: str | None = None,
 ) -> pd.DataFrame:
     """Copies of about ``share`` of the real documents (not ``corpus`` "authored")
     that hold three or more reporting paragraphs and whose site has an appeal block
@@ -771,7 +783,10 @@ def spliced_copies(
     them or more appeals, at most ``longest_block`` of them; in a share
     ``appeal_lines_only`` of the copies, one to three of its appeal lines alone) set
     between two reporting paragraphs (a share ``inside_story`` of the copies) or
-    after the story's last one.
+    after the story's last one. With ``elsewhere`` (a column, such as ``corpus``), a
+    document whose site has no block takes one from the sites that share its value
+    there; the copy then counts as the story's site throughout, so that it stays in
+    one fold group.
 
     Real appeals come mostly from full-page text, where menus surround them; users
     hand in what an extractor kept, where a newsletter box or a paywall line sits
@@ -799,15 +814,25 @@ def spliced_copies(
             blocks_of_site.setdefault(site, []).append(index[start:stop])
         by_document.append((str(name), site, index, labels))
     pieces = []
+    pools: dict[str, list[np.ndarray]] = {}
+    pool_of_site: dict[str, str] = {}
+    if elsewhere is not None and elsewhere in real.columns:
+        kinds = real[elsewhere].astype(str).to_numpy()
+        for rows, site in ((rows, sites[rows[0]]) for _, rows in documents(real)):
+            pool_of_site.setdefault(site, kinds[rows[0]])
+        for site, blocks in blocks_of_site.items():
+            pools.setdefault(pool_of_site[site], []).extend(blocks)
     for name, site, index, labels in by_document:
         reporting = np.flatnonzero(labels == REPORTING)
-        if len(reporting) < 3 or site not in blocks_of_site or np.isin(labels, LABELS).mean() < 0.8:
+        if len(reporting) < 3 or np.isin(labels, LABELS).mean() < 0.8:
+            continue
+        candidates = blocks_of_site.get(site) or pools.get(pool_of_site.get(site, ""))
+        if not candidates:
             continue
         seed = zlib.crc32(f"{random_state}:{name}".encode())
         if seed / 2**32 >= share:
             continue
         rng = np.random.default_rng(seed)
-        candidates = blocks_of_site[site]
         block = candidates[rng.integers(len(candidates))]
         if rng.random() < appeal_lines_only:
             appeals = block[data.loc[block, "label"].to_numpy() == DONATION_APPEAL]
@@ -819,12 +844,17 @@ def spliced_copies(
     if not pieces:
         return data.iloc[:0].copy()
     copies = data.loc[np.concatenate([rows for _, rows in pieces])].copy()
-    copies["doc_id"] = np.repeat([name + SPLICE_SUFFIX for name, _ in pieces], [len(rows) for _, rows in pieces])
-    copies["position"] = np.concatenate([np.arange(len(rows)) for _, rows in pieces])
+    sizes = [len(rows) for _, rows in pieces]
+    firsts = [rows[0] for _, rows in pieces]  # each copy's first line is its story's
+    if within in copies.columns:
+        # A block from elsewhere takes the story's site, so that the copy is one group.
+        copies[within] = np.repeat(data.loc[firsts, within].to_numpy(), sizes)
+    copies["doc_id"] = np.repeat([name + SPLICE_SUFFIX for name, _ in pieces], sizes)
+    copies["position"] = np.concatenate([np.arange(size) for size in sizes])
     if "page_id" in copies.columns:
         # The source page's, so that folds grouped by page keep a copy with its page.
-        pages = data.loc[[rows[0] for _, rows in pieces], "page_id"].astype(str) + SPLICE_SUFFIX
-        copies["page_id"] = np.repeat(pages.to_numpy(), [len(rows) for _, rows in pieces])
+        pages = data.loc[firsts, "page_id"].astype(str) + SPLICE_SUFFIX
+        copies["page_id"] = np.repeat(pages.to_numpy(), sizes)
     return copies
 
 
@@ -867,6 +897,7 @@ def train(
             random_state=config.random_state,
             inside_story=config.splice_inside_story,
             appeal_lines_only=config.splice_appeal_lines_only,
+            elsewhere=config.splice_elsewhere,
         )
         made.append((spliced, False))
     site_repeats = None

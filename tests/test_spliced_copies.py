@@ -88,6 +88,28 @@ def test_blocks_come_only_from_the_same_group() -> None:
     assert spliced_copies(pages, 1.0, random_state=3).equals(spliced_copies(pages, 1.0, random_state=3))
 
 
+def test_a_site_without_a_block_borrows_one_from_its_corpus_with_elsewhere() -> None:
+    pages = _pages()
+    lone = pd.DataFrame(
+        [("c.example/1", position, text, "reporting", "c.example", "other") for position, text in enumerate(_STORY)],
+        columns=pages.columns,
+    )
+    pages = pd.concat([pages, lone], ignore_index=True)
+    block_texts = {text for text, _ in _BLOCK}
+    for seed in range(10):
+        copies = spliced_copies(pages, 1.0, random_state=seed, elsewhere="corpus")
+        # b.example shares a.example's corpus; c.example's corpus has no block to lend,
+        # and our own pages are never copied.
+        expected = [f"{page}{SPLICE_SUFFIX}" for page in ("a.example/1", "a.example/2", "b.example/1")]
+        assert sorted(copies["doc_id"].unique()) == expected
+        borrowed = _copy(copies, "b.example/1")
+        assert set(borrowed["text"]) & block_texts
+        # The whole copy counts as the story's site, so that it is one fold group.
+        assert set(borrowed["domain"]) == {"b.example"}
+        assert pages.loc[borrowed.index, "text"].tolist() == borrowed["text"].tolist()
+    assert "b.example/1" + SPLICE_SUFFIX not in set(spliced_copies(pages, 1.0)["doc_id"])
+
+
 def test_training_reads_the_copies_in_the_passes_that_read_neighbours_only(fit_arguments: dict) -> None:
     seen = fit_arguments
     pages = _pages()
@@ -153,18 +175,29 @@ def test_grouped_by_page_a_copy_stays_with_its_page(fit_arguments: dict) -> None
     assert set(copies["page_id"]) == {"a.example-2" + SPLICE_SUFFIX}
 
     seen = fit_arguments
-    config = TrainingConfig(folds=2, hidden_layers=(4,), spliced_copies=1.0, unknown_language_copies=0.0)
+    config = TrainingConfig(folds=2, hidden_layers=(4,), spliced_copies=1.0, unknown_language_copies=0.0, splice_elsewhere=None)
     train(pages, config=config, groups_column="page_id")
     frame = seen["frame"]
     spliced = frame["doc_id"].str.endswith(SPLICE_SUFFIX).to_numpy()
     assert spliced.sum() == len(copies)
     assert {seen["groups"][row] for row in np.flatnonzero(spliced)} == {"a.example-2"}
+    # Pages without a block borrow one from their corpus (the default), and each copy,
+    # its borrowed lines too, stays in its own page's group.
+    config = TrainingConfig(folds=2, hidden_layers=(4,), spliced_copies=1.0, unknown_language_copies=0.0)
+    train(pages, config=config, groups_column="page_id")
+    frame = seen["frame"]
+    spliced = np.flatnonzero(frame["doc_id"].str.endswith(SPLICE_SUFFIX).to_numpy())
+    assert {seen["groups"][row] for row in spliced} == {"a.example-1", "a.example-2", "b.example-1"}
+    source_page = frame["doc_id"].iloc[spliced].str.split(":").str[0]
+    assert [seen["groups"][row] for row in spliced] == source_page.tolist()
 
 
 def test_copies_read_their_lines_site_counts_and_add_no_words(fit_arguments: dict) -> None:
     pages = _two_extractions()
     seen = fit_arguments
-    config = TrainingConfig(folds=2, hidden_layers=(4,), spliced_copies=1.0, unknown_language_copies=0.0)
+    # Lines keep their own site's counts; borrowed blocks (splice_elsewhere) are left out
+    # here, since their lines take the story's site name.
+    config = TrainingConfig(folds=2, hidden_layers=(4,), spliced_copies=1.0, unknown_language_copies=0.0, splice_elsewhere=None)
     train(pages, config=config)
     frame, repeats = seen["frame"], np.asarray(seen["site_repeats"])
     spliced = frame["doc_id"].str.endswith(SPLICE_SUFFIX).to_numpy()
