@@ -130,6 +130,19 @@ def test_train_evaluate_info_round_trip(tmp_path: Path, small_training_table) ->
     assert "labels: reporting, donation_appeal, ui_residue" in result.stdout
 
 
+def test_train_seed_gives_the_same_file_again_and_is_recorded(tmp_path: Path, small_training_table) -> None:
+    data = tmp_path / "train.jsonl"
+    small_training_table[["doc_id", "position", "text", "label"]].to_json(data, orient="records", lines=True)
+    folders = {}
+    for name, seed in [("a", "3"), ("b", "3"), ("c", "4")]:
+        folders[name] = tmp_path / name
+        result = invoke("train", str(data), "--output", str(folders[name]), "--folds", "3", "--hidden", "8", "--seed", seed)
+        assert result.exit_code == 0, result.output
+    weights = {name: (folder / "weights.npz").read_bytes() for name, folder in folders.items()}
+    assert weights["a"] == weights["b"] != weights["c"]
+    assert json.loads((folders["c"] / "manifest.json").read_text())["config"]["random_state"] == 4
+
+
 def test_train_refuses_bad_data_with_the_row(tmp_path: Path) -> None:
     data = tmp_path / "bad.csv"
     data.write_text("doc_id,position,text,label\nd,0,Hi.,reporting\nd,1,Buy,spam\n")

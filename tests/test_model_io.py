@@ -75,10 +75,9 @@ def test_the_shipped_model_loads_cleanly() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model = load_model()
-    # It has a block pass and coverage columns: format 2, which releases that read
-    # only format 1 refuse rather than misread. (It predates format 3, the block
-    # pass that reads a document's last line apart; this release reads both.)
-    assert model.manifest["format_version"] == 2 < FORMAT_VERSION == 3
+    # Its block pass reads a document's last line apart: format 3, which releases that
+    # read only formats 1 and 2 refuse rather than misread.
+    assert model.manifest["format_version"] == FORMAT_VERSION == 3
     assert load_model() is model  # cached
 
 

@@ -16,6 +16,7 @@ def train_command(
     folds: int = typer.Option(5, "--folds", min=2, help="Folds (grouped by site) for stacking and calibration."),
     hidden: int = typer.Option(48, "--hidden", min=0, help="Hidden units of the second stage; 0 for a linear one."),
     groups_column: str = typer.Option("domain", "--groups", help="Column whose values are kept within one fold."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed: the same data, options and seed give the same model file."),
 ) -> None:
     """Train a model and write it to a folder.
 
@@ -26,7 +27,7 @@ def train_command(
     from classifier.training import TrainingConfig, train
 
     frame = read_labelled(data)
-    config = TrainingConfig(folds=folds, hidden_layers=(hidden,) if hidden else ())
+    config = TrainingConfig(folds=folds, hidden_layers=(hidden,) if hidden else (), random_state=seed)
     model, _ = train(frame, config=config, groups_column=groups_column)
     save_model(model, output)
     figures = model.manifest["metrics"]["grouped_out_of_fold"]
