@@ -16,7 +16,9 @@ def train_command(
     folds: int = typer.Option(5, "--folds", min=2, help="Folds (grouped by site) for stacking and calibration."),
     hidden: int = typer.Option(48, "--hidden", min=0, help="Hidden units of the second stage; 0 for a linear one."),
     groups_column: str = typer.Option("domain", "--groups", help="Column whose values are kept within one fold."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Random seed: the same data, options and seed give the same model file."),
+    seed: int = typer.Option(
+        0, "--seed", min=0, max=2**32 - 1, help="Random seed: the same data, options and seed give the same model file."
+    ),
 ) -> None:
     """Train a model and write it to a folder.
 
