@@ -811,25 +811,25 @@ def spliced_copies(
     if "corpus" in data.columns:
         real = data[(data["corpus"] != "authored").to_numpy()]
     sites = (real[within] if within in real.columns else real["doc_id"]).astype(str).to_numpy()
+    kinds = real[elsewhere].astype(str).to_numpy() if elsewhere is not None and elsewhere in real.columns else None
     by_document = []
     blocks_of_site: dict[str, list[np.ndarray]] = {}
+    pool_of_site: dict[str, str] = {}  # a site's first document's value of ``elsewhere``
     positions, all_labels, all_index = real["position"].to_numpy(), real["label"].to_numpy(), real.index.to_numpy()
     for name, rows in documents(real):
         rows = sorted(rows, key=lambda row: positions[row])
         index = all_index[rows]
         labels = all_labels[rows]
         site = sites[rows[0]]
+        if kinds is not None:
+            pool_of_site.setdefault(site, kinds[rows[0]])
         for start, stop in _appeal_blocks(labels, longest=longest_block):
             blocks_of_site.setdefault(site, []).append(index[start:stop])
         by_document.append((str(name), site, index, labels))
     pieces = []
     pools: dict[str, list[np.ndarray]] = {}
-    pool_of_site: dict[str, str] = {}
-    if elsewhere is not None and elsewhere in real.columns:
-        kinds = real[elsewhere].astype(str).to_numpy()
-        for rows, site in ((rows, sites[rows[0]]) for _, rows in documents(real)):
-            pool_of_site.setdefault(site, kinds[rows[0]])
-        for site, blocks in blocks_of_site.items():
+    for site, blocks in blocks_of_site.items():
+        if site in pool_of_site:
             pools.setdefault(pool_of_site[site], []).extend(blocks)
     for name, site, index, labels in by_document:
         reporting = np.flatnonzero(labels == REPORTING)
