@@ -113,6 +113,8 @@ def test_train_evaluate_info_round_trip(tmp_path: Path, small_training_table) ->
     result = invoke("train", str(data), "--output", str(model_dir), "--folds", "3", "--hidden", "8")
     assert result.exit_code == 0, result.output
     assert (model_dir / "manifest.json").is_file()
+    # A tiny table: the command says how far it is from the shipped model's data.
+    assert "Warning: this model learnt from" in result.output
 
     report_path = tmp_path / "report.json"
     result = invoke("evaluate", str(AUTHORED[0]), "--model", str(model_dir), "--json", str(report_path))

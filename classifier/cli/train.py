@@ -26,7 +26,7 @@ def train_command(
     """
     from classifier.data import read_labelled
     from classifier.model import save_model
-    from classifier.training import TrainingConfig, train
+    from classifier.training import TrainingConfig, smaller_than_shipped, train
 
     frame = read_labelled(data)
     config = TrainingConfig(folds=folds, hidden_layers=(hidden,) if hidden else (), random_state=seed)
@@ -38,3 +38,6 @@ def train_command(
         f"reporting kept {figures['reporting_chars_kept']:.2%}; saved to {output}",
         err=True,
     )
+    note = smaller_than_shipped(model.manifest)
+    if note is not None:
+        typer.echo(f"Warning: {note}", err=True)
