@@ -21,8 +21,12 @@ if TYPE_CHECKING:
 def _trafilatura() -> Any:
     try:
         import trafilatura
-    except ImportError:
-        raise InputError("HTML input needs trafilatura: pip install 'newsclean[html]'") from None
+    except ImportError as error:
+        # Name what failed: trafilatura itself, or a package it imports (lxml's
+        # HTML cleaner left lxml for lxml_html_clean in 5.2).
+        raise InputError(
+            f"HTML input needs trafilatura and what it imports ({error}): pip install -U 'newsclean[html]'"
+        ) from None
     return trafilatura
 
 

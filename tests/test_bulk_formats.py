@@ -24,6 +24,7 @@ from classifier.bulk.formats import (
     read_chunks,
 )
 from classifier.bulk.report import CorpusReport, domain_of
+from classifier.errors import InputError
 
 
 @pytest.mark.parametrize(
@@ -101,6 +102,26 @@ def test_compressed_jsonl_is_read_in_chunks(tmp_path: Path) -> None:
     sink.finish(path)
     documents = list(iter_documents(path))
     assert documents == [(str(n + 1), f"doc {n}") for n in range(5)]  # id: the line number
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv"])
+@pytest.mark.parametrize("cut", [3, "half"])
+def test_a_compressed_file_cut_short_is_refused_not_read_as_a_shorter_corpus(
+    tmp_path: Path, suffix: str, cut: int | str
+) -> None:
+    rows = [f'{{"text": "story {n}"}}' if suffix == "jsonl" else f"story {n}" for n in range(2000)]
+    whole = ("" if suffix == "jsonl" else "text\n") + "\n".join(rows) + "\n"
+    for compression in ("zst", "gz"):
+        path = tmp_path / f"c.{suffix}.{compression}"
+        sink = StreamSink(tmp_path / f"p{compression}", compression)
+        sink.write(whole[: len(whole) // 2].encode())  # two frames or members
+        sink.write(whole[len(whole) // 2 :].encode())
+        sink.finish(path)
+        assert [text for _, text in iter_documents(path)] == [f"story {n}" for n in range(2000)]
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2] if cut == "half" else data[:-cut])
+        with pytest.raises(InputError, match="cannot read the compressed file"):
+            list(iter_documents(path))
 
 
 def test_csv_chunks_keep_multiline_records_and_their_first_line(tmp_path: Path) -> None:

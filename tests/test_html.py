@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 import classifier
@@ -52,3 +54,13 @@ def test_clean_html_refuses_what_is_not_html() -> None:
 
 def test_the_package_offers_clean_html() -> None:
     assert classifier.clean_html(PAGE) == clean_html(PAGE)
+
+
+def test_a_missing_import_names_what_failed_and_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As when lxml (5.2 and later) lacks its separate HTML cleaner, which trafilatura imports.
+    monkeypatch.setitem(sys.modules, "trafilatura", None)
+    with pytest.raises(classifier.InputError) as caught:
+        clean_html(PAGE)
+    message = str(caught.value)
+    assert "trafilatura" in message and "pip install -U 'newsclean[html]'" in message
+    assert "halted" in message  # the import error itself, not only the advice

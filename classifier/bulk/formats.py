@@ -77,9 +77,52 @@ def open_binary(path: Path) -> tuple[IO[bytes], _Counting]:
     if compression == "gz":
         return gzip.GzipFile(fileobj=buffered, mode="rb"), raw  # type: ignore[return-value]
     if compression == "zst":
-        reader = _zstandard().ZstdDecompressor().stream_reader(buffered, read_across_frames=True, closefd=True)
-        return io.BufferedReader(reader, buffer_size=1 << 20), raw  # type: ignore[arg-type]
+        return io.BufferedReader(_ZstdFrames(buffered), buffer_size=1 << 20), raw
     return buffered, raw
+
+
+class _ZstdFrames(io.RawIOBase):
+    """The decompressed bytes of a stream of zstd frames, refusing one cut short.
+
+    zstandard's own stream reader ends quietly where the compressed bytes end, even
+    inside a frame, so a truncated file would read as a shorter corpus: rows lost
+    without a word. Here the end of the file must be the end of a frame.
+    """
+
+    def __init__(self, compressed: IO[bytes]) -> None:
+        self.compressed = compressed
+        self.decompressor = _zstandard().ZstdDecompressor()
+        self.frame: Any = None  # the frame being decompressed, None between frames
+        self.ready = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.ready:
+            data = self.compressed.read(1 << 20)
+            if not data:
+                if self.frame is not None:
+                    raise EOFError("the file ends inside a zstd frame: it was cut short; copy or download it again")
+                return 0
+            pieces = []
+            while data:
+                if self.frame is None:
+                    self.frame = self.decompressor.decompressobj()
+                pieces.append(self.frame.decompress(data))
+                if not self.frame.eof:
+                    break
+                data = self.frame.unused_data
+                self.frame = None
+            self.ready = b"".join(pieces)
+        size = min(len(buffer), len(self.ready))
+        buffer[:size] = self.ready[:size]
+        self.ready = self.ready[size:]
+        return size
+
+    def close(self) -> None:
+        self.compressed.close()
+        super().close()
 
 
 def compress_block(data: bytes, compression: str) -> bytes:
@@ -245,6 +288,12 @@ def _csv_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int) -
                 yield Chunk(first, len(records), CsvPayload(header, records, lines), raw.count)
         except csv.Error as error:
             raise InputError(f"{path}, line {reader.line_num}: not valid CSV ({error})") from None
+        except (OSError, EOFError) as error:
+            raise InputError(f"{path}, line {reader.line_num + 1}: cannot read the compressed file ({error})") from None
+        except Exception as error:
+            if type(error).__name__ == "ZstdError":
+                raise InputError(f"{path}, line {reader.line_num + 1}: cannot read the compressed file ({error})") from None
+            raise
 
 
 def csv_header(path: Path) -> list[str] | None:
