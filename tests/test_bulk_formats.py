@@ -106,9 +106,7 @@ def test_compressed_jsonl_is_read_in_chunks(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("suffix", ["jsonl", "csv"])
 @pytest.mark.parametrize("cut", [3, "half"])
-def test_a_compressed_file_cut_short_is_refused_not_read_as_a_shorter_corpus(
-    tmp_path: Path, suffix: str, cut: int | str
-) -> None:
+def test_a_compressed_file_cut_short_is_refused_not_read_as_a_shorter_corpus(tmp_path: Path, suffix: str, cut: int | str) -> None:
     rows = [f'{{"text": "story {n}"}}' if suffix == "jsonl" else f"story {n}" for n in range(2000)]
     whole = ("" if suffix == "jsonl" else "text\n") + "\n".join(rows) + "\n"
     for compression in ("zst", "gz"):

@@ -220,6 +220,14 @@ def read_chunks(
         raise ValueError(f"unknown corpus format {fmt!r}")
 
 
+def _read_error(path: Path, line: int, error: Exception) -> Exception:
+    """An ``InputError`` naming the file and line for a file that cannot be read (a
+    damaged or truncated compressed stream); any other error as it was."""
+    if isinstance(error, (OSError, EOFError)) or type(error).__name__ == "ZstdError":
+        return InputError(f"{path}, line {line}: cannot read the compressed file ({error})")
+    return error
+
+
 def _jsonl_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int) -> Iterator[Chunk]:
     stream, raw = open_binary(path)
     with stream:
@@ -241,12 +249,8 @@ def _jsonl_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int)
                     lines, size, first = [], 0, row
             if lines:
                 yield Chunk(first, len(lines), JsonlPayload(lines, first + 1), raw.count)
-        except (OSError, EOFError) as error:
-            raise InputError(f"{path}, line {row + 1}: cannot read the compressed file ({error})") from None
         except Exception as error:
-            if type(error).__name__ == "ZstdError":
-                raise InputError(f"{path}, line {row + 1}: cannot read the compressed file ({error})") from None
-            raise
+            raise _read_error(path, row + 1, error) from None
 
 
 def _csv_reader(stream: IO[bytes]) -> tuple[Any, io.TextIOWrapper]:
@@ -288,12 +292,8 @@ def _csv_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int) -
                 yield Chunk(first, len(records), CsvPayload(header, records, lines), raw.count)
         except csv.Error as error:
             raise InputError(f"{path}, line {reader.line_num}: not valid CSV ({error})") from None
-        except (OSError, EOFError) as error:
-            raise InputError(f"{path}, line {reader.line_num + 1}: cannot read the compressed file ({error})") from None
         except Exception as error:
-            if type(error).__name__ == "ZstdError":
-                raise InputError(f"{path}, line {reader.line_num + 1}: cannot read the compressed file ({error})") from None
-            raise
+            raise _read_error(path, reader.line_num + 1, error) from None
 
 
 def csv_header(path: Path) -> list[str] | None:
