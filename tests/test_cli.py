@@ -164,3 +164,35 @@ def test_broken_model_folder_is_a_clear_error(tmp_path: Path) -> None:
     result = invoke("clean", str(SEED), "--model", str(tmp_path))
     assert result.exit_code == 1
     assert result.output.startswith("Error: no model at")
+
+
+@pytest.mark.parametrize(("name", "advice"), [("rows.json", "rename it"), ("a.tsv", "CSV"), ("a.txt.gz", "gunzip")])
+def test_a_file_named_as_data_is_not_cleaned_as_one_article(tmp_path: Path, name: str, advice: str) -> None:
+    path = tmp_path / name
+    path.write_text('{"text": "One story."}\n{"text": "Donate now!"}\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke("clean", str(path), "--output", str(out))
+    assert result.exit_code == 1
+    assert "is not read as one article's text" in result.output and advice in result.output
+    assert not out.exists()
+
+
+def test_an_article_is_not_cleaned_over_itself(tmp_path: Path) -> None:
+    path = tmp_path / "article.txt"
+    path.write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    for args in (["--output", str(path)], ["--removed", str(path)], ["--report", str(path)]):
+        result = invoke("clean", str(path), *args)
+        assert result.exit_code == 1 and "is the input" in result.output
+    assert path.read_text(encoding="utf-8") == SEED.read_text(encoding="utf-8")
+
+
+def test_written_files_get_the_mode_a_plain_open_gives(tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "clean.txt"
+    previous = os.umask(0o022)
+    try:
+        assert invoke("clean", str(SEED), "--output", str(out)).exit_code == 0
+    finally:
+        os.umask(previous)
+    assert out.stat().st_mode & 0o777 == 0o644

@@ -88,6 +88,12 @@ def read_text(source: str) -> str:
         ) from None
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_output(text: str, destination: Path | None) -> None:
     """Write to stdout, or to ``destination`` through a temporary file renamed when done."""
     if destination is None:
@@ -99,10 +105,38 @@ def write_output(text: str, destination: Path | None) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
+        # mkstemp makes the file private (0600); give it the mode a plain open would.
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, destination)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+#: Names that say "structured data" or "compressed": read as one article's text they
+#: would be cleaned line by line as prose, JSON syntax and all, so they are refused.
+_NOT_AN_ARTICLE = {
+    ".json": "JSON Lines corpora are read when named .jsonl or .ndjson (one JSON object a line): rename it",
+    ".tsv": "tab-separated files are not read as corpora: convert it to CSV or JSONL",
+    ".tab": "tab-separated files are not read as corpora: convert it to CSV or JSONL",
+    ".gz": "compressed corpora are read as .jsonl.gz or .csv.gz: decompress one article first (gunzip)",
+    ".zst": "compressed corpora are read as .jsonl.zst or .csv.zst: decompress one article first (zstd -d)",
+    ".bz2": "bzip2 is not read: decompress it (bunzip2), or recompress a corpus as .jsonl.gz",
+    ".xz": "xz is not read: decompress it (unxz), or recompress a corpus as .jsonl.gz",
+}
+
+
+def check_article_paths(source: str, *destinations: Path | None) -> None:
+    """Refuse a single-article input named like data that is not one article's text,
+    and an output that would overwrite the input."""
+    if source == "-":
+        return
+    suffix = Path(source).suffix.lower()
+    if suffix in _NOT_AN_ARTICLE:
+        raise InputError(f"{source} is not read as one article's text: {_NOT_AN_ARTICLE[suffix]}")
+    for destination in destinations:
+        if destination is not None and Path(destination).resolve() == Path(source).resolve():
+            raise InputError(f"the output {destination} is the input: write to another file")
 
 
 def read_article(source: str, *, html: bool) -> str:

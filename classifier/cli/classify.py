@@ -23,6 +23,7 @@ from classifier.cli._common import (
     ResumeOption,
     SiteRepeatsOption,
     TextColumnOption,
+    check_article_paths,
     handle_errors,
     load,
     read_article,
@@ -107,6 +108,7 @@ def classify_command(
     corpus_only(
         **{"--text-column": text_column, "--labels": labels, "--resume": resume, "--on-error skip": on_error is OnError.skip}
     )
+    check_article_paths(source, output, report)
     output_format = output_format or OutputFormat.table
     from classifier.api import classify
 

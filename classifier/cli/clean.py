@@ -20,6 +20,7 @@ from classifier.cli._common import (
     ResumeOption,
     SiteRepeatsOption,
     TextColumnOption,
+    check_article_paths,
     handle_errors,
     load,
     read_article,
@@ -113,6 +114,7 @@ def clean_command(
     corpus_only(
         **{"--text-column": text_column, "--labels": labels, "--resume": resume, "--on-error skip": on_error is OnError.skip}
     )
+    check_article_paths(source, output, removed, report)
     from classifier.api import clean_document
 
     text = read_article(source, html=html)
