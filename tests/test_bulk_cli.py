@@ -243,6 +243,33 @@ def test_a_missing_or_null_parquet_text_is_a_bad_row(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "no 'body' column (columns: id, text)" in result.output
 
 
+@pytest.mark.parametrize("kind", ["dictionary", "view"])
+def test_a_parquet_text_column_as_a_dictionary_or_a_view_is_cleaned_and_keeps_its_type(tmp_path: Path, kind: str) -> None:
+    texts = pa.array([SEED_TEXT, "Officials said the bridge would reopen.", SEED_TEXT])
+    column = texts.dictionary_encode() if kind == "dictionary" else texts.cast(pa.string_view())
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"text": column}), source)
+    result = invoke("clean", source, "-o", tmp_path / "out.parquet")
+    assert result.exit_code == 0, result.output
+    out = pq.read_table(tmp_path / "out.parquet").column("text")
+    assert out.type == column.type
+    assert out.to_pylist() == [classifier.clean(text) for text in texts.to_pylist()]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_column_named_twice_is_refused_before_anything_is_written(tmp_path: Path, fmt: str) -> None:
+    source = tmp_path / f"in.{fmt}"
+    if fmt == "csv":
+        source.write_text("id,text,text\n1,Hello there.,Donate now!\n", encoding="utf-8")
+    else:
+        pq.write_table(pa.Table.from_arrays([pa.array(["Hello there."]), pa.array(["Donate now!"])], ["text", "text"]), source)
+    out = tmp_path / f"out.{fmt}"
+    result = invoke("clean", source, "-o", out)
+    assert result.exit_code == 1
+    assert "names 'text' more than once: give each column its own name" in result.output
+    assert not out.exists() and "Traceback" not in result.output
+
+
 def test_a_folder_file_that_is_not_utf8(tmp_path: Path) -> None:
     source = tmp_path / "in"
     source.mkdir()

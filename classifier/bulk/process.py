@@ -406,6 +406,17 @@ def labels_type(mode: str) -> Any:
     return pa.list_(pa.struct(fields))
 
 
+def holds_text(arrow_type: Any) -> bool:
+    """An Arrow string type: plain, large, a view, or a dictionary of one (pandas
+    writes a categorical column as a dictionary)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    is_view = getattr(pa.types, "is_string_view", lambda _: False)  # pyarrow 16 and later
+    return bool(pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or is_view(arrow_type))
+
+
 def parquet_output_schema(schema: Any, options: JobOptions) -> Any:
     import pyarrow as pa
 
@@ -431,9 +442,7 @@ def _parquet(batch: Any, first_row: int, rows: int, options: JobOptions) -> Chun
     column = options.text_column
     documents = Documents()
     slots: list[int] = []
-    texts_ok = column in names and (
-        pa.types.is_string(schema.field(column).type) or pa.types.is_large_string(schema.field(column).type)
-    )
+    texts_ok = column in names and holds_text(schema.field(column).type)
     html_route = column not in names and HTML_COLUMN in names
     if not texts_ok and not html_route:
         if column in names:

@@ -175,6 +175,23 @@ def _check(job: CorpusJob) -> str:
     return fmt
 
 
+def _check_columns(source: Path, fmt: str) -> None:
+    """Refuse a CSV header or Parquet schema that names a column twice: which of the
+    two holds the text would be a guess, and the other would be lost on output."""
+    if fmt == "csv":
+        names, where = csv_header(source) or [], "header"
+    elif fmt == "parquet":
+        names, where = parquet_schema(source).names, "schema"
+    else:
+        return
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(
+            f"{source}: its {where} names {', '.join(repr(name) for name in repeated)} more than once: "
+            "give each column its own name"
+        )
+
+
 def _signature(job: CorpusJob, fmt: str, model: Any, threshold: float) -> dict[str, Any]:
     source = Path(job.source).resolve()
     stat = source.stat()
@@ -322,6 +339,7 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
     say = notify or (lambda message: print(message, file=sys.stderr))
     fmt = _check(job)
     source = Path(job.source)
+    _check_columns(source, fmt)
     jobs = job.jobs or available_cores()
     if jobs > 1 and _is_large(source):
         _start_worker_server()
