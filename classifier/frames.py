@@ -51,6 +51,8 @@ def _texts(frame: pd.DataFrame, column: str, on_error: str) -> list[tuple[int, s
     if column not in frame.columns:
         names = ", ".join(map(str, list(frame.columns)[:8]))
         raise InputError(f"no column {column!r} in the frame (columns: {names}): name the text column with column=")
+    if list(frame.columns).count(column) > 1:
+        raise InputError(f"the frame has more than one column named {column!r}: give each column its own name")
     usable: list[tuple[int, str]] = []
     for position, value in enumerate(frame[column].tolist()):
         if isinstance(value, str):
@@ -61,8 +63,10 @@ def _texts(frame: pd.DataFrame, column: str, on_error: str) -> list[tuple[int, s
                 if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
                 else type(value).__name__
             )
+            row = frame.index[position]
+            row = row.item() if isinstance(row, np.generic) else row  # 30, not np.int64(30)
             raise InputError(
-                f"row {frame.index[position]!r} of column {column!r} is {what}, not a text: "
+                f"row {row!r} of column {column!r} is {what}, not a text: "
                 "fix it, or pass on_error='skip' to leave such rows as they are"
             )
     return usable
@@ -201,7 +205,10 @@ def clean_frame(
             if analysis.labels is not None:
                 label_values[position] = analysis.labels[slot]
     result = frame.copy()
-    result[column] = pd.Series(values, index=frame.index, dtype=frame[column].dtype)
+    dtype = frame[column].dtype
+    # A categorical column gets the categories of its cleaned texts: cast to the old
+    # ones, every changed text would become a missing value.
+    result[column] = pd.Series(values, index=frame.index, dtype="category" if isinstance(dtype, pd.CategoricalDtype) else dtype)
     if labels:
         result[LABELS_COLUMN] = pd.Series(label_values, index=frame.index, dtype=object)
     return result

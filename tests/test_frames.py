@@ -75,6 +75,26 @@ def test_a_missing_column_names_the_columns() -> None:
         classify_frame(frame())
 
 
+def test_a_categorical_column_is_cleaned_not_emptied() -> None:
+    data = pd.DataFrame({"text": pd.Categorical(TEXTS)})
+    result = clean_frame(data)
+    assert isinstance(result["text"].dtype, pd.CategoricalDtype)
+    assert result["text"].tolist() == [classifier.clean(text) for text in TEXTS]
+
+
+def test_a_text_column_named_twice_is_refused() -> None:
+    data = pd.DataFrame([[SEED_TEXT, "Donate now!"]], columns=["text", "text"])
+    for function in (clean_frame, classify_frame):
+        with pytest.raises(InputError, match="more than one column named 'text'"):
+            function(data)
+
+
+def test_a_bad_row_is_named_by_its_plain_index_value() -> None:
+    data = pd.DataFrame({"text": [SEED_TEXT, None]}, dtype=object)
+    with pytest.raises(InputError, match=r"^row 1 of column 'text' is null"):
+        clean_frame(data)
+
+
 def test_the_package_offers_the_frame_functions_lazily() -> None:
     pd.testing.assert_frame_equal(classifier.clean_frame(frame(), column="body"), clean_frame(frame(), column="body"))
     pd.testing.assert_frame_equal(classifier.classify_frame(frame(), column="body"), classify_frame(frame(), column="body"))
