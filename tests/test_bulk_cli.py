@@ -231,6 +231,24 @@ def test_bad_csv_rows_are_named_by_line_and_skipped_rows_keep_their_bytes(tmp_pa
     assert rows[0] == ["id", "text"] and rows[4] == ["d", classifier.clean("Fine text.")]
 
 
+def test_a_carriage_return_inside_a_csv_field_stays_inside_it(tmp_path: Path) -> None:
+    texts = ["The mayor spoke on Monday.\rSecond line here.", SEED_TEXT.replace("\n", "\r"), "Plain story."]
+    source = tmp_path / "in.csv"
+    with open(source, "w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows([["id", "text"], *([str(n), text] for n, text in enumerate(texts))])
+    output = tmp_path / "out.csv"
+    result = invoke("clean", source, "-o", output)
+    assert result.exit_code == 0, result.output
+    with open(output, encoding="utf-8", newline="") as stream:
+        rows = list(csv.reader(stream))
+    assert rows == [["id", "text"], *([str(n), classifier.clean(text)] for n, text in enumerate(texts))]
+
+    result = invoke("classify", "-", "--format", "csv", stdin="A line\rwith a carriage return.\n")
+    assert result.exit_code == 0, result.output
+    records = list(csv.reader(io.StringIO(result.stdout, newline="")))
+    assert len(records) == 2 and records[1][-1] == "A line\rwith a carriage return."
+
+
 def test_a_missing_or_null_parquet_text_is_a_bad_row(tmp_path: Path) -> None:
     source = tmp_path / "in.parquet"
     pq.write_table(pa.table({"id": ["a", "b"], "text": [SEED_TEXT, None]}), source)

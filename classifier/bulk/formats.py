@@ -22,7 +22,7 @@ import gzip
 import io
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +36,18 @@ HTML_SUFFIXES = (".html", ".htm")
 
 DEFAULT_CHUNK_ROWS = 256
 DEFAULT_CHUNK_BYTES = 4 << 20
+
+
+def csv_text(rows: Iterable[Sequence[Any]]) -> str:
+    """CSV lines ending in "\\n", fields quoted only where needed, and a field that
+    holds a carriage return quoted too: with "\\n" line ends the csv module leaves it
+    bare, and readers then take it for a line break (a row split in two)."""
+    buffer = io.StringIO()
+    minimal = csv.writer(buffer, lineterminator="\n")
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in rows:
+        (quoted if any(isinstance(value, str) and "\r" in value for value in row) else minimal).writerow(row)
+    return buffer.getvalue()
 
 
 def _zstandard() -> Any:

@@ -10,8 +10,6 @@ The model is loaded once per process (``init_worker``).
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import re
 import signal
@@ -22,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from classifier.bulk.formats import CsvPayload, FolderPayload, JsonlPayload
+from classifier.bulk.formats import CsvPayload, FolderPayload, JsonlPayload, csv_text
 from classifier.bulk.report import CorpusReport, domain_of
 from classifier.evaluation import drop_mask
 from classifier.labels import LABELS, REPORTING
@@ -390,10 +388,7 @@ def _csv(payload: CsvPayload, first_row: int, rows: int, options: JobOptions) ->
         if analysis.labels is not None:
             record[LABELS_COLUMN] = json.dumps(analysis.labels[slot], ensure_ascii=False)
         rendered[index] = [record.get(name, "") for name in out_header]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows(rendered)
-    result.output = buffer.getvalue().encode("utf-8", "surrogateescape")
+    result.output = csv_text(rendered).encode("utf-8", "surrogateescape")
     return _finish(result, analysis)
 
 

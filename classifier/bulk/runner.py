@@ -39,6 +39,7 @@ from classifier.bulk.formats import (
     compression_of,
     corpus_format,
     csv_header,
+    csv_text,
     parquet_schema,
     progress_total,
     read_chunks,
@@ -411,12 +412,7 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
             if fmt == "csv":
                 names = csv_header(source)
                 if names is not None:
-                    import csv as csv_module
-                    import io
-
-                    buffer = io.StringIO()
-                    csv_module.writer(buffer, lineterminator="\n").writerow(csv_output_header(names, options))
-                    header = buffer.getvalue().encode("utf-8", "surrogateescape")
+                    header = csv_text([csv_output_header(names, options)]).encode("utf-8", "surrogateescape")
             if output is None:
                 out_sink: Any = StdoutSink(header)
             else:

@@ -6,7 +6,6 @@ in its own format with a paragraph_labels column added.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from enum import Enum
@@ -132,18 +131,20 @@ def classify_command(
                 record["explanation"] = [[name, round(weight, 4)] for name, weight in reasons]
             buffer.write(json.dumps(record, ensure_ascii=False) + "\n")
     elif output_format is OutputFormat.csv:
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["position", "label", "probability", *[f"p_{label}" for label in LABELS], "text"])
-        for prediction in predictions:
-            writer.writerow(
-                [
-                    prediction.index,
-                    prediction.label,
-                    f"{prediction.probability:.6f}",
-                    *[f"{prediction.probabilities[label]:.6f}" for label in LABELS],
-                    prediction.text,
-                ]
-            )
+        from classifier.bulk.formats import csv_text
+
+        header = ["position", "label", "probability", *[f"p_{label}" for label in LABELS], "text"]
+        rows = (
+            [
+                prediction.index,
+                prediction.label,
+                f"{prediction.probability:.6f}",
+                *[f"{prediction.probabilities[label]:.6f}" for label in LABELS],
+                prediction.text,
+            ]
+            for prediction in predictions
+        )
+        buffer.write(csv_text([header, *rows]))
     else:
         for prediction, reasons in zip(predictions, explanations, strict=True):
             buffer.write(
