@@ -384,6 +384,71 @@ def test_a_killed_run_resumes(tmp_path: Path) -> None:
     assert output.read_bytes() == reference.read_bytes()
 
 
+def _descendants(pid: int) -> list[int]:
+    """Processes below ``pid`` (Linux /proc): the workers are the worker server's children."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers through /proc (Linux)")
+@pytest.mark.parametrize("how", ["SIGTERM to the process group", "one worker killed"])
+def test_a_parallel_run_stopped_from_outside_ends_and_resumes(tmp_path: Path, how: str) -> None:
+    """As a scheduler stops a job (SIGTERM to every process), or the out-of-memory
+    killer takes one worker: the run ends, keeps what it recorded, and resumes."""
+    source = write_corpus(tmp_path, ".jsonl", _many_rows(2000))
+    output, reference = tmp_path / "out.jsonl", tmp_path / "reference.jsonl"
+    assert invoke("clean", source, "-o", reference, "--jobs", 1).exit_code == 0
+    state = tmp_path / ".out.jsonl.newsclean-partial" / "state.json"
+    command = [sys.executable, "-m", "classifier", "clean", str(source), "-o", str(output), "--chunk-rows", "5", "--jobs", "2"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if state.exists() and json.loads(state.read_text())["rows_done"] >= 20:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before it could be stopped"
+    if how == "one worker killed":
+        workers = [pid for pid in _descendants(process.pid) if pid not in _children_of(process.pid)]
+        assert workers, "no worker processes found"
+        os.kill(workers[0], signal.SIGKILL)
+    else:
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        _, error = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail(f"the run hung after {how}")
+    message = error.decode()
+    assert process.returncode in (1, 130) and "--resume" in message and "Traceback" not in message, message
+    assert not output.exists()
+    result = invoke("clean", source, "-o", output, "--resume", "--chunk-rows", 5, "--jobs", 2)
+    assert result.exit_code == 0, result.output
+    assert output.read_bytes() == reference.read_bytes()
+
+
+def _children_of(pid: int) -> list[int]:
+    return [child for child in _descendants(pid) if Path(f"/proc/{child}/stat").exists() and _parent(child) == pid]
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return -1
+
+
 def test_the_report_counts_labels_domains_and_the_most_removed(tmp_path: Path) -> None:
     source = write_corpus(tmp_path, ".jsonl", corpus_rows())
     report_path = tmp_path / "report.json"

@@ -24,6 +24,8 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -81,6 +83,10 @@ class Interrupted(NewscleanError):
     """The job was stopped; its partial output is kept for ``--resume``."""
 
     exit_code = 130
+
+
+class WorkerLost(NewscleanError):
+    """A worker process died; the partial output is kept for ``--resume``."""
 
 
 @dataclass
@@ -261,22 +267,27 @@ def _results(
             for chunk in chain(first, chunks):
                 yield chunk.position, process_chunk(fmt, chunk.payload, chunk.first_row, chunk.rows)
         return
-    pool = _pool_context().Pool(jobs, initializer=init_worker, initargs=(options,))
+    # An executor rather than multiprocessing.Pool: a worker killed outright (a SIGTERM
+    # sent to the whole process group, as by a job scheduler, or the out-of-memory
+    # killer) may die holding the lock on the queue of tasks, and Pool.terminate then
+    # waits for that lock forever; the executor reports the pool broken instead.
+    executor = ProcessPoolExecutor(jobs, mp_context=_pool_context(), initializer=init_worker, initargs=(options,))
     try:
         pending: deque[tuple[int, Any]] = deque()
         for chunk in chain(first, chunks):
-            pending.append((chunk.position, pool.apply_async(process_chunk, (fmt, chunk.payload, chunk.first_row, chunk.rows))))
+            pending.append((chunk.position, executor.submit(process_chunk, fmt, chunk.payload, chunk.first_row, chunk.rows)))
             del chunk
             if len(pending) >= 2 * jobs:
-                position, result = pending.popleft()
-                yield position, result.get()
+                position, future = pending.popleft()
+                yield position, future.result()
         while pending:
-            position, result = pending.popleft()
-            yield position, result.get()
-        pool.close()
-        pool.join()
+            position, future = pending.popleft()
+            yield position, future.result()
+        executor.shutdown(wait=True)
     finally:
-        pool.terminate()
+        # When stopped early: drop the chunks not started; each worker ends after the
+        # one it is on.
+        executor.shutdown(wait=False, cancel_futures=True)
 
 
 class _Progress:
@@ -490,6 +501,16 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
         out_sink.finish(output)
         if partial is not None:
             shutil.rmtree(partial, ignore_errors=True)
+    except BrokenProcessPool:
+        # A worker was killed (a signal, or out of memory): what was recorded stays.
+        for sink in sinks:
+            sink.close()
+        if output is None and removed_partial is not None:
+            removed_partial.unlink(missing_ok=True)
+        resume = " run the same command with --resume to continue" if output is not None else " run it again"
+        raise WorkerLost(
+            f"a worker process stopped (killed by a signal, or out of memory) after {rows_done:,} rows of {source}:{resume}"
+        ) from None
     except KeyboardInterrupt:
         for sink in sinks:
             sink.close()
