@@ -449,6 +449,28 @@ def _parent(pid: int) -> int:
         return -1
 
 
+def test_a_reader_that_stops_reading_ends_the_run_quietly(tmp_path: Path) -> None:
+    source = write_corpus(tmp_path, ".jsonl", _many_rows(2000))
+    command = [sys.executable, "-m", "classifier", "clean", str(source), "--jobs", "1"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stdout.readline()
+    process.stdout.close()  # as `| head -1` does
+    _, error = process.communicate(timeout=60)
+    assert process.returncode == 141 and error.decode().strip() == "", error.decode()
+
+
+def test_a_closed_standard_error_costs_neither_the_output_nor_the_report(tmp_path: Path) -> None:
+    source = write_corpus(tmp_path, ".jsonl", _many_rows(50))
+    output, report = tmp_path / "out.jsonl", tmp_path / "report.json"
+    command = [sys.executable, "-m", "classifier", "clean", str(source), "-o", str(output), "--report", str(report)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    process.stderr.close()  # as `2>&1 | head -1` does once it has its line
+    assert process.wait(timeout=60) == 0
+    assert json.loads(report.read_text(encoding="utf-8"))["documents"] == 50
+    assert len(output.read_text(encoding="utf-8").splitlines()) == 50
+
+
 def test_the_report_counts_labels_domains_and_the_most_removed(tmp_path: Path) -> None:
     source = write_corpus(tmp_path, ".jsonl", corpus_rows())
     report_path = tmp_path / "report.json"

@@ -16,19 +16,27 @@ def run_corpus_command(job: CorpusJob, report_path: Path | None) -> JobResult:
     """Run the job, then print the report on stderr (and write it as JSON when asked)."""
     from classifier.cli._common import write_output
 
-    result = run_corpus(job, notify=lambda message: typer.echo(message, err=True))
+    result = run_corpus(job, notify=_say)
+    # The report file first: a closed standard error must not cost it.
+    if report_path is not None:
+        write_output(json.dumps(report_document(result.report, job, result), ensure_ascii=False, indent=2) + "\n", report_path)
     rate = result.paragraphs / result.seconds if result.seconds > 0 else 0.0
     where = f" into {result.output}" if result.output is not None else ""
     resumed = f", resumed after row {result.resumed_from:,}" if result.resumed_from else ""
-    typer.echo(
+    _say(
         f"newsclean {job.mode}: {result.rows:,} rows{where} in {result.seconds:.1f} s "
-        f"({rate:,.0f} paragraphs/s, {result.jobs} process{'es' if result.jobs != 1 else ''}{resumed})",
-        err=True,
+        f"({rate:,.0f} paragraphs/s, {result.jobs} process{'es' if result.jobs != 1 else ''}{resumed})"
     )
-    typer.echo(result.report.render(), err=True)
-    if report_path is not None:
-        write_output(json.dumps(report_document(result.report, job, result), ensure_ascii=False, indent=2) + "\n", report_path)
+    _say(result.report.render())
     return result
+
+
+def _say(message: str) -> None:
+    """A line on standard error; the job's files are complete whether or not anyone reads it."""
+    try:
+        typer.echo(message, err=True)
+    except OSError:  # standard error closed (``2>&1 | head -1``) or full
+        pass
 
 
 def report_document(report: CorpusReport, job: CorpusJob | None = None, result: JobResult | None = None) -> dict[str, Any]:

@@ -50,6 +50,16 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so that flushing it at exit cannot fail again."""
+    try:
+        sink = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(sink, sys.stdout.fileno())
+        os.close(sink)
+    except (OSError, ValueError):  # no file descriptor behind stdout (in process, under a test runner)
+        pass
+
+
 def handle_errors(function: F) -> F:
     """Turn the errors a user can fix into one line on stderr and a non-zero exit."""
 
@@ -59,6 +69,11 @@ def handle_errors(function: F) -> F:
             return function(*args, **kwargs)
         except NewscleanError as error:
             raise fail(str(error), error.exit_code) from None
+        except BrokenPipeError:
+            # The reader of our output stopped reading (``| head``): end quietly with
+            # the status a process stopped by SIGPIPE has, as Unix tools do.
+            _discard_stdout()
+            raise typer.Exit(141) from None
         except (OSError, UnicodeError, ValueError) as error:
             raise fail(str(error) or type(error).__name__) from None
         except KeyboardInterrupt:
