@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from classifier.evaluation import drop_mask
-from classifier.labels import LABELS, REPORTING, label_index
+from classifier.labels import LABELS, REPORTING, as_labels
 from classifier.model import Model, load_model_folder
 from classifier.text import Paragraph, remove_paragraphs, split_paragraphs
 
@@ -61,6 +61,8 @@ def load_model(path: str | os.PathLike[str] | None = None) -> Model:
 def _as_paragraph_texts(text_or_paragraphs: str | Sequence[str]) -> list[str]:
     if isinstance(text_or_paragraphs, str):
         return [paragraph.text for paragraph in split_paragraphs(text_or_paragraphs)]
+    if isinstance(text_or_paragraphs, (bytes, bytearray)):
+        raise TypeError("classify expects str, got bytes: decode the text first (data.decode('utf-8'))")
     texts = list(text_or_paragraphs)
     for number, item in enumerate(texts):
         if not isinstance(item, str):
@@ -122,9 +124,9 @@ def clean_document(
 ) -> CleanedDocument:
     """``clean`` with its working shown: the paragraphs, probabilities and drops."""
     if not isinstance(text, str):
-        raise TypeError(f"clean expects str, got {type(text).__name__}")
-    for label in keep:
-        label_index(label)
+        hint = ": decode the text first (data.decode('utf-8'))" if isinstance(text, (bytes, bytearray)) else ""
+        raise TypeError(f"clean expects str, got {type(text).__name__}{hint}")
+    keep = as_labels(keep)
     model = model or load_model()
     threshold = model.default_min_confidence if min_confidence is None else float(min_confidence)
     if not 0.0 <= threshold <= 1.0:

@@ -17,7 +17,7 @@ import pandas as pd
 from classifier.bulk.process import LABELS_COLUMN, Documents, JobOptions, analyse
 from classifier.bulk.report import domain_of
 from classifier.errors import InputError
-from classifier.labels import LABELS, REPORTING, label_index
+from classifier.labels import LABELS, REPORTING, as_labels
 from classifier.repeats import SiteRepeats
 from classifier.text import split_paragraphs
 
@@ -181,8 +181,7 @@ def clean_frame(
     list of {label, probability, kept} for its paragraphs (None where the text was
     skipped). ``site_repeats``: as for ``classify_frame``.
     """
-    for label in keep:
-        label_index(label)
+    keep = as_labels(keep)
     loaded = _model(model)
     threshold = loaded.default_min_confidence if min_confidence is None else float(min_confidence)
     if not 0.0 <= threshold <= 1.0:

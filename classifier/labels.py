@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 REPORTING = "reporting"
 DONATION_APPEAL = "donation_appeal"
 UI_RESIDUE = "ui_residue"
@@ -24,3 +26,12 @@ def label_index(label: str) -> int:
         return LABELS.index(label)
     except ValueError:
         raise UnknownLabelError(label) from None
+
+
+def as_labels(keep: str | Sequence[str]) -> tuple[str, ...]:
+    """Labels to keep as a checked tuple; one label may be given as a plain string
+    (``keep="reporting"``), which would otherwise be read letter by letter."""
+    labels = (keep,) if isinstance(keep, str) else tuple(keep)
+    for label in labels:
+        label_index(label)
+    return labels

@@ -301,6 +301,20 @@ def test_a_folder_file_that_is_not_utf8(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "b.txt").read_bytes() == "Caf\xe9\n".encode("latin-1")
 
 
+def test_a_folder_file_that_cannot_be_read_is_a_bad_row(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "a.txt").write_text(SEED_TEXT, encoding="utf-8")
+    (source / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    result = invoke("clean", source, "-o", tmp_path / "out")
+    assert result.exit_code == 1 and f"{source}, gone.txt: cannot be read" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+    result = invoke("clean", source, "-o", tmp_path / "out", "--on-error", "skip")
+    assert result.exit_code == 0, result.output
+    assert "1 bad row" in result.stderr
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["a.txt"]
+
+
 def _many_rows(count: int) -> list[dict]:
     rows = corpus_rows()
     return [dict(rows[n % len(rows)], id=f"doc-{n}") for n in range(count)]

@@ -196,3 +196,17 @@ def test_written_files_get_the_mode_a_plain_open_gives(tmp_path: Path) -> None:
     finally:
         os.umask(previous)
     assert out.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_folder_given_as_an_output_file_is_refused_by_name(tmp_path: Path) -> None:
+    result = invoke("clean", str(SEED), "--output", str(tmp_path))
+    assert result.exit_code == 1 and result.output.strip() == f"Error: {tmp_path} is a folder: give a file name"
+
+
+def test_a_corpus_report_that_cannot_be_written_is_refused_before_the_work(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"text": SEED.read_text(encoding="utf-8")}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = invoke("clean", str(source), "--output", str(out), "--report", str(tmp_path))
+    assert result.exit_code == 1 and "is a folder: give a file name" in result.output
+    assert not out.exists()

@@ -14,8 +14,10 @@ from classifier.bulk.runner import CorpusJob, JobResult, run_corpus
 
 def run_corpus_command(job: CorpusJob, report_path: Path | None) -> JobResult:
     """Run the job, then print the report on stderr (and write it as JSON when asked)."""
-    from classifier.cli._common import write_output
+    from classifier.cli._common import check_writable, write_output
 
+    if report_path is not None:
+        check_writable(report_path)  # now, not after the whole corpus
     result = run_corpus(job, notify=_say)
     # The report file first: a closed standard error must not cost it.
     if report_path is not None:

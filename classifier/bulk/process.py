@@ -499,11 +499,17 @@ def folder_output_name(relative: str, options: JobOptions) -> str:
 def _folder(payload: FolderPayload, first_row: int, rows: int, options: JobOptions) -> ChunkResult:
     result = ChunkResult(first_row, rows, None)
     root = Path(payload.root)
-    files: list[tuple[str, bytes]] = []
+    files: list[tuple[str, bytes] | None] = []
     documents = Documents()
     slots: list[tuple[int, str]] = []
     for index, relative in enumerate(payload.files):
-        data = (root / relative).read_bytes()
+        try:
+            data = (root / relative).read_bytes()
+        except OSError as error:  # a dangling link, a file without read permission
+            # Nothing to pass through: it is left out of the output, and counted.
+            files.append(None)
+            result.bad.append((relative, f"cannot be read ({error.strerror or error})"))
+            continue
         files.append((relative, data))
         try:
             text = data.decode("utf-8-sig")
@@ -524,5 +530,5 @@ def _folder(payload: FolderPayload, first_row: int, rows: int, options: JobOptio
         files[index] = (name, analysis.outputs[slot].encode("utf-8"))
         if analysis.labels is not None:
             files.append((name + ".labels.json", json.dumps(analysis.labels[slot], ensure_ascii=False).encode("utf-8")))
-    result.output = files
+    result.output = [file for file in files if file is not None]
     return _finish(result, analysis)

@@ -109,14 +109,30 @@ def _umask() -> int:
     return mask
 
 
+def check_writable(destination: Path) -> None:
+    """Refuse, before any work, a file that could not be written: a folder's name, or
+    a place this user may not write in."""
+    if destination.is_dir():
+        raise InputError(f"{destination} is a folder: give a file name")
+    folder = destination.parent.resolve()
+    while not folder.exists():
+        folder = folder.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {destination}: no permission to write in {folder}")
+
+
 def write_output(text: str, destination: Path | None) -> None:
     """Write to stdout, or to ``destination`` through a temporary file renamed when done."""
     if destination is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+    check_writable(destination)
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+    except OSError as error:
+        raise InputError(f"cannot write {destination}: {error.strerror or error}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)

@@ -1,0 +1,27 @@
+"""The Python API takes what callers naturally pass, and says what to change otherwise."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from classifier import UnknownLabelError, classify, clean
+from classifier.frames import clean_frame
+
+
+def test_one_label_to_keep_may_be_a_plain_string(seed_text: str) -> None:
+    assert clean(seed_text, keep="reporting") == clean(seed_text, keep=("reporting",))
+    assert clean(seed_text, keep="ui_residue") == clean(seed_text, keep=["ui_residue"])
+    frame = pd.DataFrame({"text": [seed_text]})
+    assert clean_frame(frame, keep="reporting")["text"].tolist() == [clean(seed_text)]
+
+
+def test_a_misspelt_label_is_named_whole() -> None:
+    with pytest.raises(UnknownLabelError, match="unknown label 'report'"):
+        clean("Some text.", keep="report")
+
+
+@pytest.mark.parametrize("function", [classify, clean])
+def test_bytes_are_refused_with_the_way_to_decode_them(function) -> None:
+    with pytest.raises(TypeError, match=r"got bytes: decode the text first"):
+        function(b"The council met on Monday.")
