@@ -213,6 +213,15 @@ def test_with_on_error_skip_a_bad_row_passes_through_unchanged_and_is_counted(tm
     assert json.loads(written[0])["text"] == classifier.clean(corpus_rows()[0]["text"])
     assert "1 bad row passed through unchanged" in result.stderr and "line 3" in result.stderr
     assert json.loads(report.read_text())["rows_skipped"] == 1
+    assert "Warning" not in result.stderr
+
+
+def test_a_run_that_skips_every_row_says_so(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"body": "Story."}\n{"body": "Donate!"}\n', encoding="utf-8")
+    result = invoke("clean", source, "-o", tmp_path / "out.jsonl", "--on-error", "skip")
+    assert result.exit_code == 0, result.output
+    assert "Warning: no row was cleaned or classified: check --text-column" in result.stderr
 
 
 def test_bad_csv_rows_are_named_by_line_and_skipped_rows_keep_their_bytes(tmp_path: Path) -> None:

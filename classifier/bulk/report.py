@@ -233,6 +233,8 @@ class CorpusReport:
         if self.rows_skipped:
             rows = "bad row" if self.rows_skipped == 1 else "bad rows"
             lines.append(f"{self.rows_skipped:,} {rows} passed through unchanged (first: {self.skipped_examples[0]})")
+            if not self.documents:
+                lines.append("Warning: no row was cleaned or classified: check --text-column and the first bad row above")
         header = "removed" if self.mode == "clean" else "to remove"
         lines.append(f"  {'label':<16}{'paragraphs':>12}{'characters':>14}{header + ' ¶':>14}{header + ' chars':>18}")
         for number, label in enumerate(LABELS):
