@@ -159,6 +159,20 @@ def test_parquet_sink_keeps_committed_parts_on_resume(tmp_path: Path) -> None:
     assert pq.read_table(tmp_path / "out.parquet").column("text").to_pylist() == ["a", "b", "c"]
 
 
+def test_parquet_output_is_joined_into_large_row_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import classifier.bulk.formats as formats
+
+    monkeypatch.setattr(formats, "ROW_GROUP_ROWS", 25)
+    schema = pa.schema([("text", pa.string())])
+    sink = ParquetSink(tmp_path / "parts", schema)
+    for start in range(0, 60, 5):  # twelve chunks of five rows
+        sink.write(pa.RecordBatch.from_pydict({"text": [str(n) for n in range(start, start + 5)]}, schema=schema))
+    sink.finish(tmp_path / "out.parquet")
+    metadata = pq.ParquetFile(tmp_path / "out.parquet").metadata
+    assert [metadata.row_group(n).num_rows for n in range(metadata.num_row_groups)] == [25, 25, 10]
+    assert pq.read_table(tmp_path / "out.parquet").column("text").to_pylist() == [str(n) for n in range(60)]
+
+
 def test_folder_listing_is_sorted_and_leaves_out_hidden_and_other_files(tmp_path: Path) -> None:
     for name in ["b.txt", "a/c.txt", "a/d.md", ".hidden.txt", ".partial/e.txt", "page.html"]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

@@ -504,6 +504,11 @@ class StdoutSink:
         self.close()
 
 
+#: Parquet output's row groups: at most this many rows, or this many bytes in memory.
+ROW_GROUP_ROWS = 128 * 1024
+ROW_GROUP_BYTES = 64 << 20
+
+
 class ParquetSink:
     """Parquet output as one part file per chunk, joined into one file at the end.
 
@@ -539,14 +544,27 @@ class ParquetSink:
         pass
 
     def finish(self, destination: Path) -> None:
+        """Join the parts into row groups of ``ROW_GROUP_ROWS`` rows or ``ROW_GROUP_BYTES``
+        (whichever comes first), not one small group per chunk, which readers pay for."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         joined = self.folder / "joined.parquet"
         with pq.ParquetWriter(joined, self.schema) as writer:
+            pending: list[Any] = []
+            rows = size = 0
             for number in range(self.parts):
                 part = self._part(number)
-                writer.write_table(pq.read_table(part, schema=self.schema))
+                table = pq.read_table(part, schema=self.schema)
                 part.unlink()
+                pending.append(table)
+                rows += table.num_rows
+                size += table.nbytes
+                if rows >= ROW_GROUP_ROWS or size >= ROW_GROUP_BYTES:
+                    writer.write_table(pa.concat_tables(pending), row_group_size=rows)
+                    pending, rows, size = [], 0, 0
+            if pending:
+                writer.write_table(pa.concat_tables(pending), row_group_size=rows)
         os.replace(joined, destination)
 
 
