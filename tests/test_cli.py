@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import classifier
 from classifier import __version__, split_paragraphs
 from classifier.cli import app
-from tests.conftest import AUTHORED, SEED
+from tests.conftest import AUTHORED, ROOT, SEED
 
 runner = CliRunner()
 COMMANDS = ["clean", "classify", "train", "evaluate", "info"]
@@ -210,3 +210,14 @@ def test_a_corpus_report_that_cannot_be_written_is_refused_before_the_work(tmp_p
     result = invoke("clean", str(source), "--output", str(out), "--report", str(tmp_path))
     assert result.exit_code == 1 and "is a folder: give a file name" in result.output
     assert not out.exists()
+
+
+def test_a_missing_optional_package_names_the_group_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    for name in [module for module in sys.modules if module.startswith("classifier.corpus")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "regex", None)
+    result = invoke("data", "gate", "--file", str(ROOT / "tests" / "genre_gate.json"))
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: this command needs regex, which is not installed: pip install 'newsclean[corpus]'"

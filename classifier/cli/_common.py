@@ -50,6 +50,32 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+#: The optional group (``pip install 'newsclean[GROUP]'``) that brings each package
+#: a command may need beyond cleaning.
+_EXTRA_OF = {
+    "trafilatura": "corpus",
+    "readability": "corpus",
+    "regex": "corpus",
+    "lxml_html_clean": "corpus",
+    "scipy": "train",
+    "threadpoolctl": "train",
+    "zstandard": "zstd",
+    "dask": "dask",
+    "distributed": "dask",
+    "nbclient": "notebook",
+    "matplotlib": "notebook",
+}
+
+
+def missing_package(error: ImportError) -> str:
+    """What to install when a command's import failed."""
+    name = (error.name or "").split(".")[0]
+    extra = _EXTRA_OF.get(name)
+    if extra is None:
+        return f"a package this command needs is missing ({error}): install it, or pip install 'newsclean[test]' for all of them"
+    return f"this command needs {name}, which is not installed: pip install 'newsclean[{extra}]'"
+
+
 def _discard_stdout() -> None:
     """Point standard output at /dev/null, so that flushing it at exit cannot fail again."""
     try:
@@ -69,6 +95,8 @@ def handle_errors(function: F) -> F:
             return function(*args, **kwargs)
         except NewscleanError as error:
             raise fail(str(error), error.exit_code) from None
+        except ImportError as error:
+            raise fail(missing_package(error)) from None
         except BrokenPipeError:
             # The reader of our output stopped reading (``| head``): end quietly with
             # the status a process stopped by SIGPIPE has, as Unix tools do.
