@@ -99,6 +99,18 @@ def validate(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def check_table(data: object, *, function: str) -> None:
+    """Refuse what ``train`` or ``evaluate`` cannot use, saying what they take."""
+    import pandas as pd
+
+    if not isinstance(data, pd.DataFrame):
+        hint = ": read files with classifier.data.read_labelled" if isinstance(data, (str, os.PathLike)) else ""
+        raise TypeError(f"{function} takes a pandas DataFrame of labelled paragraphs, not {type(data).__name__}{hint}")
+    validate(data)
+    if not labelled_mask(data).any():
+        raise DataError(f"{function}: the table has no labelled row: give rows labelled " + ", ".join(LABELS))
+
+
 def read_labelled(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
     """Read and validate labelled files (CSV, JSONL or Parquet); documents in order."""
     import pandas as pd
@@ -107,7 +119,8 @@ def read_labelled(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
     if not frames:
         raise DataError("no labelled data given: name at least one CSV, JSONL or Parquet file")
     frame = pd.concat(frames, ignore_index=True)
-    frame["doc_id"] = frame["doc_id"].astype(str)
+    if "doc_id" in frame.columns:  # validate names the column when it is missing
+        frame["doc_id"] = frame["doc_id"].astype(str)
     validate(frame)
     frame["label"] = frame["label"].where(frame["label"].isin(LABELS), None)
     if not labelled_mask(frame).any():

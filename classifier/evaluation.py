@@ -155,6 +155,10 @@ def evaluate_probabilities(
         probabilities = probabilities[labelled]
         if isinstance(min_confidence, np.ndarray):
             min_confidence = min_confidence[labelled]
+    if not len(data):
+        from classifier.errors import DataError
+
+        raise DataError("no labelled rows to score: every row is context or authored (see --score-authored)")
     target = np.asarray([LABELS.index(label) for label in data["label"]])
     predicted = probabilities.argmax(axis=1)
     lengths = np.asarray([len(text) for text in data["text"]])
@@ -219,5 +223,11 @@ def evaluate(
     keep: Sequence[str] = (REPORTING,),
 ) -> EvaluationReport:
     """Evaluate ``model`` on a validated labelled table (see ``classifier.data``)."""
+    from classifier.data import check_table
+    from classifier.model import Model
+
+    if not isinstance(model, Model):
+        raise TypeError(f"evaluate takes the model first, then the table: got {type(model).__name__} as the model")
+    check_table(data, function="evaluate")
     threshold = model.default_min_confidence if min_confidence is None else min_confidence
     return evaluate_probabilities(data, predict_table(model, data), min_confidence=threshold, keep=keep)

@@ -376,6 +376,17 @@ class ParagraphClassifier:
         self.shape_mean_, self.shape_scale_ = _standardisation(shapes[labelled])
         design = self._stage1_design(ids, owners, shapes)
         folds = _group_folds(group_keys, self.config_.folds)
+        for train_rows, _ in folds:
+            present = np.unique(target[train_rows[labelled[train_rows]]])
+            lacking = [label for index, label in enumerate(LABELS) if index not in present]
+            if lacking:
+                label = lacking[0]
+                holders = sorted(set(group_keys[target == LABELS.index(label)].tolist()))
+                raise DataError(
+                    f"the paragraphs labelled {label} lie in {len(holders)} group(s) ({', '.join(holders[:3])}): "
+                    "a fold trained without them cannot learn the label. Label it on more sites, or group by a "
+                    "finer column (--groups)"
+                )
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -915,9 +926,12 @@ def train(
     import sklearn
 
     from classifier import __version__
-    from classifier.data import fingerprint
+    from classifier.data import check_table, fingerprint
     from classifier.evaluation import evaluate_probabilities
 
+    check_table(data, function="train")
+    if groups_column not in data.columns and groups_column != "domain":
+        raise DataError(f"no column {groups_column!r} to group the folds by: name one of {', '.join(map(str, data.columns))}")
     config = config or TrainingConfig()
     for field in ("unknown_language_copies", "spliced_copies", "splice_inside_story", "splice_appeal_lines_only"):
         if not 0.0 <= getattr(config, field) <= 1.0:

@@ -81,7 +81,13 @@ def cross_corpus(
     config = config or TrainingConfig()
     names = data["corpus"].fillna("").astype(str).to_numpy()
     reports: dict[str, EvaluationReport] = {}
-    for corpus in corpora or sorted(set(names) - {AUTHORED, ""}):
+    scored = corpora or sorted(set(names) - {AUTHORED, ""})
+    if (corpora is None and len(set(names) - {""}) < 2) or not scored:
+        raise DataError(
+            "cross-corpus evaluation needs rows of two corpora or more, one of them not 'authored' "
+            f"(this data holds: {', '.join(sorted(set(names))) or 'none'})"
+        )
+    for corpus in scored:
         test_rows = np.flatnonzero(names == corpus)
         train_rows = np.flatnonzero(names != corpus)
         if len(test_rows) == 0:

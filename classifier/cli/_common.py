@@ -149,6 +149,16 @@ def check_writable(destination: Path) -> None:
         raise InputError(f"cannot write {destination}: no permission to write in {folder}")
 
 
+def check_model_folder(destination: Path) -> None:
+    """Refuse, before training, a model destination that is a file or a folder of
+    other things (a model folder is replaced; an empty or new one is fine)."""
+    if destination.exists() and not destination.is_dir():
+        raise InputError(f"{destination} is a file: give a folder for the model")
+    if destination.is_dir() and any(destination.iterdir()) and not (destination / "manifest.json").is_file():
+        raise InputError(f"{destination} holds other files: give a new or empty folder, or a model folder to replace")
+    check_writable(destination / "manifest.json")
+
+
 def write_output(text: str, destination: Path | None) -> None:
     """Write to stdout, or to ``destination`` through a temporary file renamed when done."""
     if destination is None:

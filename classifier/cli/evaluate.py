@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from classifier.cli._common import ModelOption, fail, handle_errors, load, write_output
+from classifier.cli._common import ModelOption, check_writable, fail, handle_errors, load, write_output
 
 
 @handle_errors
@@ -42,7 +42,16 @@ def evaluate_command(
     """
     from classifier.data import read_labelled
 
+    trains = cross_corpus or cross_validate
+    if cross_corpus and cross_validate:
+        raise fail("choose one of --cross-validate and --cross-corpus")
+    if trains and (model is not None or min_confidence is not None):
+        raise fail("--model and --min-confidence score a trained model: --cross-validate and --cross-corpus train their own")
+    if json_output is not None:
+        check_writable(json_output)  # before the work, which may take minutes
     table = read_labelled(data)
+    if groups not in table.columns:
+        raise fail(f"no column {groups!r} for --groups: name one of {', '.join(map(str, table.columns))}")
     if encipher:
         if cross_corpus or cross_validate:
             raise fail("--encipher scores a trained model: leave out --cross-validate and --cross-corpus")
@@ -64,7 +73,9 @@ def evaluate_command(
             from classifier.validation import cross_validate as run_cross_validation
 
             report = run_cross_validation(table, groups_column=groups, folds=folds, score_authored=score_authored).report
-            typer.echo(f"== {folds}-fold cross-validation grouped by {groups}")
+            used = min(folds, table[groups].nunique())
+            fewer = f" (asked for {folds}; there are only {used} groups)" if used < folds else ""
+            typer.echo(f"== {used}-fold cross-validation grouped by {groups}{fewer}")
         else:
             from classifier.evaluation import evaluate
 

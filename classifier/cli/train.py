@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from classifier.cli._common import handle_errors
+from classifier.errors import InputError
 
 
 @handle_errors
@@ -24,11 +25,19 @@ def train_command(
 
     Example: newsclean train datasets/authored/*.jsonl --output models/my-model
     """
+    from classifier.cli._common import check_model_folder
     from classifier.data import read_labelled
     from classifier.model import save_model
     from classifier.training import TrainingConfig, smaller_than_shipped, train
 
+    check_model_folder(output)  # before the work, which may take minutes
     frame = read_labelled(data)
+    if groups_column not in frame.columns:
+        raise InputError(f"no column {groups_column!r} for --groups: name one of {', '.join(map(str, frame.columns))}")
+    groups = frame[groups_column].nunique()
+    if 2 <= groups < folds:
+        typer.echo(f"{folds} folds asked for, but there are only {groups} groups: using {groups}", err=True)
+        folds = groups
     config = TrainingConfig(folds=folds, hidden_layers=(hidden,) if hidden else (), random_state=seed)
     model, _ = train(frame, config=config, groups_column=groups_column)
     save_model(model, output)
