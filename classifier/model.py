@@ -229,9 +229,13 @@ class Model:
         return self.predict_proba_documents([paragraphs])[0]
 
     def explain(self, text: str, label: str, *, top: int = 5) -> list[tuple[str, float]]:
-        """The tokens and shape features of ``text`` that push hardest toward ``label``.
+        """The tokens and shape features of ``text`` that push hardest toward ``label``
+        (those that push toward it at all, at most ``top``).
 
-        This reads stage one only: what the paragraph's own words and shape say.
+        This reads stage one only: what the paragraph's own words and shape say. Only
+        features the paragraph has count: a shape feature at zero (no price, no
+        digits) moves the score too, against the average paragraph, but naming it as
+        a reason would read as if the paragraph had it.
         """
         column = self.labels.index(label)
         ids, _, shapes = paragraph_features([text], self.token_table, self.n_buckets, tokenizer=self.tokenizer)
@@ -243,9 +247,11 @@ class Model:
             share = (row[column] - row.mean()) / math.sqrt(count)
             contributions.append((names.get(int(index), f"#{int(index)}"), float(share)))
         scaled = (shapes[0] - self.shape_mean) / self.shape_scale
-        for name, value, row in zip(SHAPE_FEATURES, scaled, self.shape_coef, strict=True):
-            contributions.append((f"[{name}]", float(value * (row[column] - row.mean()))))
-        contributions.sort(key=lambda item: -item[1])
+        for name, raw, value, row in zip(SHAPE_FEATURES, shapes[0], scaled, self.shape_coef, strict=True):
+            if raw != 0:
+                contributions.append((f"[{name}]", float(value * (row[column] - row.mean()))))
+        # Reasons for the label push toward it; the rest would only pad the list.
+        contributions = sorted((item for item in contributions if item[1] > 0), key=lambda item: -item[1])
         return contributions[:top]
 
 

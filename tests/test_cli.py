@@ -221,3 +221,18 @@ def test_a_missing_optional_package_names_the_group_to_install(monkeypatch: pyte
     result = invoke("data", "gate", "--file", str(ROOT / "tests" / "genre_gate.json"))
     assert result.exit_code == 1
     assert result.output.strip() == "Error: this command needs regex, which is not installed: pip install 'newsclean[corpus]'"
+
+
+def test_explanations_name_only_what_the_paragraph_has_and_reach_csv() -> None:
+    result = invoke("classify", "-", "--explain", "--format", "jsonl", stdin="Dear readers,\n")
+    reasons = json.loads(result.stdout)["explanation"]
+    names = [name for name, _ in reasons]
+    assert not {"[has_price]", "[digit_ratio]", "[starts_bullet]", "[no_letters]"} & set(names)
+    assert all(weight > 0 for _, weight in reasons)
+    result = invoke("classify", str(SEED), "--explain", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 14 and all(json.loads(row["explanation"]) for row in rows[6:10])

@@ -52,7 +52,12 @@ def classify_command(
     output_format: OutputFormat | None = typer.Option(
         None, "--format", "-f", help="One article: table, jsonl or csv [default: table]. A corpus keeps its format."
     ),
-    explain: bool = typer.Option(False, "--explain", help="Show the features that weighed most toward each label."),
+    explain: bool = typer.Option(
+        False,
+        "--explain",
+        help="Show the paragraph's own words and shape features that weighed most toward its label "
+        "(the first pass: the label also weighs its neighbours).",
+    ),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write here instead of stdout (a corpus: a file of the input's format, or a folder)."
     ),
@@ -134,6 +139,7 @@ def classify_command(
         from classifier.bulk.formats import csv_text
 
         header = ["position", "label", "probability", *[f"p_{label}" for label in LABELS], "text"]
+        header += ["explanation"] if explain else []
         rows = (
             [
                 prediction.index,
@@ -141,8 +147,9 @@ def classify_command(
                 f"{prediction.probability:.6f}",
                 *[f"{prediction.probabilities[label]:.6f}" for label in LABELS],
                 prediction.text,
+                *([json.dumps([[name, round(weight, 4)] for name, weight in reasons], ensure_ascii=False)] if explain else []),
             ]
-            for prediction in predictions
+            for prediction, reasons in zip(predictions, explanations, strict=True)
         )
         buffer.write(csv_text([header, *rows]))
     else:
