@@ -13,7 +13,7 @@ import numpy as np
 
 from classifier.evaluation import drop_mask
 from classifier.labels import LABELS, REPORTING, as_labels
-from classifier.model import Model, load_model_folder
+from classifier.model import MANIFEST, Model, load_model_folder
 from classifier.text import Paragraph, remove_paragraphs, split_paragraphs
 
 DEFAULT_MODEL_NAME = "default"
@@ -41,7 +41,9 @@ def default_model_path() -> Path:
 
 
 @lru_cache(maxsize=8)
-def _load_cached(path: str) -> Model:
+def _load_cached(path: str, stamp: tuple[int, int] | None = None) -> Model:
+    # ``stamp``: the manifest's modification time and size, so that a folder
+    # retrained in place (its manifest is written last) is loaded again.
     return load_model_folder(path)
 
 
@@ -55,7 +57,24 @@ def load_model(path: str | os.PathLike[str] | None = None) -> Model:
     if path is None:
         # The common case, once per article in a scraping loop: no path lookups.
         return _default_model()
-    return _load_cached(str(Path(path).resolve()))
+    folder = Path(path).resolve()
+    try:
+        status = (folder / MANIFEST).stat()
+        stamp: tuple[int, int] | None = (status.st_mtime_ns, status.st_size)
+    except OSError:
+        stamp = None  # no manifest: loading says so
+    return _load_cached(str(folder), stamp)
+
+
+def resolve_model(model: Model | str | os.PathLike[str] | None) -> Model:
+    """A model given as itself, as a folder's path, or None for the shipped one."""
+    if model is None:
+        return load_model()
+    if isinstance(model, (str, os.PathLike)):
+        return load_model(model)
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a Model (classifier.load_model) or a model folder's path, not {type(model).__name__}")
+    return model
 
 
 def _as_paragraph_texts(text_or_paragraphs: str | Sequence[str]) -> list[str]:
@@ -84,7 +103,7 @@ def _predictions(texts: Sequence[str], probabilities: np.ndarray) -> list[Predic
     ]
 
 
-def classify(text_or_paragraphs: str | Sequence[str], *, model: Model | None = None) -> list[Prediction]:
+def classify(text_or_paragraphs: str | Sequence[str], *, model: Model | str | os.PathLike[str] | None = None) -> list[Prediction]:
     """Label each paragraph of one document.
 
     Give the document's text (split into paragraphs, one non-empty line each) or its
@@ -92,7 +111,7 @@ def classify(text_or_paragraphs: str | Sequence[str], *, model: Model | None = N
     neighbours help decide its label.
     """
     texts = _as_paragraph_texts(text_or_paragraphs)
-    model = model or load_model()
+    model = resolve_model(model)
     return _predictions(texts, model.predict_proba(texts))
 
 
@@ -119,7 +138,7 @@ def clean_document(
     *,
     keep: Sequence[str] = (REPORTING,),
     min_confidence: float | None = None,
-    model: Model | None = None,
+    model: Model | str | os.PathLike[str] | None = None,
     probabilities: np.ndarray | None = None,
 ) -> CleanedDocument:
     """``clean`` with its working shown: the paragraphs, probabilities and drops."""
@@ -127,7 +146,7 @@ def clean_document(
         hint = ": decode the text first (data.decode('utf-8'))" if isinstance(text, (bytes, bytearray)) else ""
         raise TypeError(f"clean expects str, got {type(text).__name__}{hint}")
     keep = as_labels(keep)
-    model = model or load_model()
+    model = resolve_model(model)
     threshold = model.default_min_confidence if min_confidence is None else float(min_confidence)
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"min_confidence must lie between 0 and 1, got {threshold}")
@@ -144,7 +163,7 @@ def clean(
     *,
     keep: Sequence[str] = (REPORTING,),
     min_confidence: float | None = None,
-    model: Model | None = None,
+    model: Model | str | os.PathLike[str] | None = None,
 ) -> str:
     """``text`` without the paragraphs that are confidently not of a kept label.
 

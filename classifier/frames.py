@@ -8,6 +8,7 @@ is. ``classifier.dask`` does the same over a Dask DataFrame.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -34,12 +35,10 @@ def _text_dtype() -> Any:
     return pd.Series(["text"]).dtype
 
 
-def _model(model: Model | None) -> Model:
-    if model is not None:
-        return model
-    from classifier.api import load_model
+def _model(model: Model | str | os.PathLike[str] | None) -> Model:
+    from classifier.api import resolve_model
 
-    return load_model()
+    return resolve_model(model)
 
 
 def _texts(frame: pd.DataFrame, column: str, on_error: str) -> list[tuple[int, str]]:

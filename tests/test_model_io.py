@@ -109,3 +109,34 @@ def test_cleaning_imports_neither_scikit_learn_nor_pandas(tmp_path: Path) -> Non
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_a_folder_retrained_in_place_is_loaded_again(small_model, tmp_path: Path) -> None:
+    import dataclasses
+    import os
+
+    folder = tmp_path / "m"
+    save_model(small_model, folder)
+    first = load_model(folder)
+    assert load_model(str(folder)) is first  # cached while the folder is unchanged
+    other = dataclasses.replace(small_model, temperature=small_model.temperature * 2)
+    save_model(other, folder)
+    manifest = folder / "manifest.json"
+    later = manifest.stat().st_mtime_ns + 10**9  # a clock too coarse to tell the two saves apart
+    os.utime(manifest, ns=(later, later))
+    second = load_model(folder)
+    assert second is not first and second.temperature == pytest.approx(small_model.temperature * 2)
+
+
+def test_clean_and_classify_take_a_model_folder_path(small_model, tmp_path: Path) -> None:
+    import classifier
+
+    folder = tmp_path / "m"
+    save_model(small_model, folder)
+    text = "The council met on Monday.\nDonate now to keep us going!\n"
+    assert classifier.clean(text, model=str(folder)) == classifier.clean(text, model=small_model)
+    assert [p.label for p in classifier.classify(text, model=folder)] == [
+        p.label for p in classifier.classify(text, model=small_model)
+    ]
+    with pytest.raises(TypeError, match="model must be a Model"):
+        classifier.clean(text, model=42)  # type: ignore[arg-type]
