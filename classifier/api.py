@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.errors import ModelError
 from classifier.evaluation import drop_mask
 from classifier.labels import LABELS, REPORTING, as_labels
 from classifier.model import MANIFEST, Model, load_model_folder
@@ -57,6 +58,8 @@ def load_model(path: str | os.PathLike[str] | None = None) -> Model:
     if path is None:
         # The common case, once per article in a scraping loop: no path lookups.
         return _default_model()
+    if not str(path).strip():
+        raise ModelError("the model path is empty: name a model folder, or give None for the shipped model")
     folder = Path(path).resolve()
     try:
         status = (folder / MANIFEST).stat()
@@ -80,6 +83,8 @@ def resolve_model(model: Model | str | os.PathLike[str] | None) -> Model:
 def _as_paragraph_texts(text_or_paragraphs: str | Sequence[str]) -> list[str]:
     if isinstance(text_or_paragraphs, str):
         return [paragraph.text for paragraph in split_paragraphs(text_or_paragraphs)]
+    if text_or_paragraphs is None:
+        raise TypeError("classify expects str or a list of paragraph strings, got None")
     if isinstance(text_or_paragraphs, (bytes, bytearray)):
         raise TypeError("classify expects str, got bytes: decode the text first (data.decode('utf-8'))")
     texts = list(text_or_paragraphs)

@@ -407,8 +407,15 @@ def load_model_folder(path: str | os.PathLike[str]) -> Model:
             f"{folder} predicts the labels {manifest.get('labels')}, this newsclean uses "
             f"{list(LABELS)}: retrain the model with this release"
         )
+    loader = _LOADERS.get(manifest["format_version"])
+    if loader is None:
+        raise ModelFormatError(f"{folder} has model format {manifest['format_version']}, which no newsclean wrote: retrain it")
     _warn_on_version_mismatch(manifest, folder)
-    return _LOADERS[manifest["format_version"]](folder, manifest)
+    try:
+        return loader(folder, manifest)
+    except (KeyError, ValueError, TypeError) as error:
+        # A manifest or array that passed its checksum yet lacks a part: written by hand.
+        raise ModelIntegrityError(f"{folder} lacks a part a model needs ({error}): retrain or reinstall it") from None
 
 
 def _warn_on_version_mismatch(manifest: dict[str, Any], folder: Path) -> None:

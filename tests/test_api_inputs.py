@@ -25,3 +25,10 @@ def test_a_misspelt_label_is_named_whole() -> None:
 def test_bytes_are_refused_with_the_way_to_decode_them(function) -> None:
     with pytest.raises(TypeError, match=r"got bytes: decode the text first"):
         function(b"The council met on Monday.")
+
+
+def test_none_is_refused_by_name() -> None:
+    with pytest.raises(TypeError, match="got None"):
+        classify(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="got NoneType"):
+        clean(None)  # type: ignore[arg-type]

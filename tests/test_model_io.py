@@ -140,3 +140,27 @@ def test_clean_and_classify_take_a_model_folder_path(small_model, tmp_path: Path
     ]
     with pytest.raises(TypeError, match="model must be a Model"):
         classifier.clean(text, model=42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("change", ["format 0", "no n_layers"])
+def test_a_hand_written_manifest_with_a_valid_checksum_is_refused_in_one_line(small_model, tmp_path: Path, change: str) -> None:
+    from classifier.model import _canonical, _manifest_checksum
+
+    folder = tmp_path / "m"
+    save_model(small_model, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if change == "format 0":
+        manifest["format_version"] = 0
+    else:
+        del manifest["n_layers"]
+    manifest["checksum"] = _manifest_checksum(manifest)
+    (folder / "manifest.json").write_text(_canonical(manifest))
+    with pytest.raises((ModelFormatError, ModelIntegrityError), match="retrain"):
+        load_model_folder(folder)
+
+
+def test_an_empty_model_path_is_refused() -> None:
+    from classifier import ModelError
+
+    with pytest.raises(ModelError, match="the model path is empty"):
+        load_model("")
