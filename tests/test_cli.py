@@ -236,3 +236,19 @@ def test_explanations_name_only_what_the_paragraph_has_and_reach_csv() -> None:
 
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 14 and all(json.loads(row["explanation"]) for row in rows[6:10])
+
+
+def test_data_ingest_reports_in_words_and_names_a_bad_keys_line(tmp_path: Path) -> None:
+    keys = tmp_path / "batch_001.keys.jsonl"
+    row = {"id": "a1", "corpus": "c", "page_id": "p", "extractor": "fulltext", "position": 3, "text_hash": "h"}
+    keys.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    answers = tmp_path / "answers.tsv"
+    answers.write_text("a1\tui_residue\n", encoding="utf-8")
+    out = tmp_path / "reviewed.jsonl"
+    result = invoke("data", "ingest", str(keys), str(answers), "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"1 answer ingested into {out}") and "IngestStats" not in result.output
+    keys.write_text(json.dumps({"corpus": "c"}) + "\n", encoding="utf-8")
+    result = invoke("data", "ingest", str(keys), str(answers), "--output", str(out))
+    assert result.exit_code == 1 and f"{keys}, line 1: a key row needs id" in result.output
+    assert "Traceback" not in result.output

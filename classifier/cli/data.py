@@ -97,7 +97,12 @@ def ingest_command(
     """
     from classifier.corpus import ingest_review
 
-    typer.echo(str(ingest_review(keys, answers, output)))
+    stats = ingest_review(keys, answers, output)
+    typer.echo(
+        f"{stats.answered:,} answer{'' if stats.answered == 1 else 's'} ingested into {stats.out_file} "
+        f"({stats.written:,} rows written, "
+        f"{stats.changed:,} changed); {stats.unanswered:,} ids of the batch left unanswered"
+    )
 
 
 @app.command("card")

@@ -276,11 +276,26 @@ def make_review_batches(
 def _read_keys(batch_keys: str | Path | Iterable[str | Path]) -> dict[str, dict]:
     paths = [batch_keys] if isinstance(batch_keys, str | Path) else list(batch_keys)
     keys: dict[str, dict] = {}
+    needed = ("id", "corpus", "page_id", "extractor", "position")
     for path in paths:
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if line.strip():
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise ReviewAnswerError(f"{path}: cannot be read as a keys file ({error})") from None
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
                 row = json.loads(line)
-                keys[row["id"]] = row
+            except json.JSONDecodeError as error:
+                raise ReviewAnswerError(f"{path}, line {number}: not valid JSON ({error.msg})") from None
+            missing = [name for name in needed if not isinstance(row, dict) or name not in row]
+            if missing:
+                raise ReviewAnswerError(
+                    f"{path}, line {number}: a key row needs {', '.join(needed)} (missing {', '.join(missing)}): "
+                    "give the batch's .keys.jsonl file"
+                )
+            keys[row["id"]] = row
     return keys
 
 
@@ -298,7 +313,11 @@ def ingest_review(
     keys = _read_keys(batch_keys)
     answers: dict[str, str] = {}
     problems: list[str] = []
-    for number, line in enumerate(Path(answers_file).read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        answer_lines = Path(answers_file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ReviewAnswerError(f"{answers_file}: cannot be read as answers ({error})") from None
+    for number, line in enumerate(answer_lines, start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
