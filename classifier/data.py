@@ -45,11 +45,34 @@ def _read_one(path: Path) -> pd.DataFrame:
     except DataError:
         raise
     except (ValueError, OSError, UnicodeDecodeError) as error:
+        where = _first_bad_json_line(path) if name.endswith((".jsonl", ".ndjson")) else None
+        if where is not None:
+            raise DataError(f"{path}, line {where[0]}: not valid JSON ({where[1]}): fix or remove the line") from None
         raise DataError(f"{path}: cannot be read as a table ({error}); check that it is valid UTF-8 {path.suffix}") from None
     frame["source_file"] = path.name
     # Line numbers that a person can find in the file: 1-based, after a CSV header.
     frame["source_row"] = range(2, len(frame) + 2) if name.endswith((".csv", ".csv.gz")) else range(1, len(frame) + 1)
     return frame
+
+
+def _first_bad_json_line(path: Path) -> tuple[int, str] | None:
+    """(line number, reason) of the first line of a JSONL file that is not a JSON object."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as stream:
+            for number, line in enumerate(stream, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError as error:
+                    return number, error.msg
+                if not isinstance(value, dict):
+                    return number, f"a {type(value).__name__}, not an object"
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
 
 
 def is_context_label(label: object) -> bool:

@@ -51,3 +51,11 @@ def test_fingerprint_changes_with_a_label(tmp_path: Path) -> None:
     two = read_labelled([_write(tmp_path / "b.csv", "doc_id,position,text,label\nd,0,A.,ui_residue\n")])
     assert fingerprint(one)["sha256"] != fingerprint(two)["sha256"]
     assert fingerprint(one)["label_counts"] == {"reporting": 1, "donation_appeal": 0, "ui_residue": 0}
+
+
+def test_a_bad_jsonl_line_is_named_by_its_number(tmp_path: Path) -> None:
+    path = tmp_path / "labels.jsonl"
+    good = '{"doc_id": "d", "position": 0, "text": "Hi there.", "label": "reporting"}'
+    path.write_text(f"{good}\n\n{good.replace('0', '1')}\n{{oops}}\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"labels\.jsonl, line 4: not valid JSON"):
+        read_labelled([path])
