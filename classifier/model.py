@@ -423,12 +423,27 @@ def _warn_on_version_mismatch(manifest: dict[str, Any], folder: Path) -> None:
 
     trained_with = str(manifest.get("newsclean_version", ""))
     if trained_with.split(".")[:2] != __version__.split(".")[:2]:
+        advice = (
+            "upgrade newsclean (pip install -U newsclean) to use it as it was meant"
+            if _release(trained_with) > _release(__version__)
+            else "retrain it to use this release's improvements"
+        )
         warnings.warn(
             f"model {folder} was trained with newsclean {trained_with or 'unknown'}, this is "
-            f"{__version__}: it loads, but retrain it to use this release's improvements",
+            f"{__version__}: it loads, but {advice}",
             ModelVersionWarning,
             stacklevel=3,
         )
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """(major, minor) of a version string; () when it has none."""
+    numbers = []
+    for part in version.split(".")[:2]:
+        if not part.isdigit():
+            break
+        numbers.append(int(part))
+    return tuple(numbers)
 
 
 def _load_v1(folder: Path, manifest: dict[str, Any]) -> Model:

@@ -164,3 +164,16 @@ def test_an_empty_model_path_is_refused() -> None:
 
     with pytest.raises(ModelError, match="the model path is empty"):
         load_model("")
+
+
+def test_a_model_from_a_newer_release_says_to_upgrade_and_the_cli_warns_in_one_line(small_model, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    manifest = dict(small_model.manifest, newsclean_version="9.9.0")
+    folder = save_model(replace(small_model, manifest=manifest), tmp_path / "m")
+    with pytest.warns(ModelVersionWarning, match=r"upgrade newsclean \(pip install -U newsclean\)"):
+        load_model_folder(folder)
+    command = [sys.executable, "-m", "classifier", "info", "--model", str(folder)]
+    result = subprocess.run(command, capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Warning: model {folder} was trained with newsclean 9.9.0")

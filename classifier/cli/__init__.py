@@ -43,5 +43,13 @@ app.command("info")(info_command)
 app.add_typer(data_app, name="data")
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+    """Warnings at the command line as one line, like errors, without Python's source line."""
+    typer.echo(f"Warning: {message}", err=True)
+
+
 def main() -> None:
+    import warnings
+
+    warnings.showwarning = _one_line_warning
     app(prog_name="newsclean")
