@@ -92,7 +92,7 @@ class EvaluationReport:
         lines.append(f"accuracy {self.accuracy:.3f}")
         lines.append("")
         lines.append("confusion (rows: true, columns: predicted)")
-        lines.append(" " * 16 + "".join(f"{label[:14]:>16}" for label in LABELS))
+        lines.append(" " * 16 + "".join(f"{label:>16}" for label in LABELS))
         for label, row in zip(LABELS, self.confusion, strict=True):
             lines.append(f"{label:<16}" + "".join(f"{count:>16d}" for count in row))
         lines.append("")
@@ -176,7 +176,7 @@ def evaluate_probabilities(
             _, group_macro, _ = _scores(target[rows], predicted[rows])
             group_kept, group_removed = _char_shares(target[rows], dropped[rows], lengths[rows])
             groups[name] = {
-                "rows": float(rows.sum()),
+                "rows": int(rows.sum()),
                 "macro_f1": group_macro,
                 "reporting_chars_kept": group_kept,
                 "non_reporting_chars_removed": group_removed,

@@ -59,3 +59,12 @@ def test_a_bad_jsonl_line_is_named_by_its_number(tmp_path: Path) -> None:
     path.write_text(f"{good}\n\n{good.replace('0', '1')}\n{{oops}}\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"labels\.jsonl, line 4: not valid JSON"):
         read_labelled([path])
+
+
+def test_positions_in_messages_read_as_plain_numbers() -> None:
+    import pandas as pd
+
+    from classifier.data import validate
+
+    with pytest.raises(DataError, match=r"^position -1 in row 1 is not a whole number"):
+        validate(pd.DataFrame({"doc_id": ["a"], "position": [-1], "text": ["x"], "label": ["reporting"]}))
