@@ -461,6 +461,35 @@ def test_a_parallel_run_stopped_from_outside_ends_and_resumes(tmp_path: Path, ho
     assert output.read_bytes() == reference.read_bytes()
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers through /proc (Linux)")
+def test_workers_end_when_the_job_process_is_killed_outright(tmp_path: Path) -> None:
+    source = write_corpus(tmp_path, ".jsonl", _many_rows(20000))
+    command = [sys.executable, "-m", "classifier", "clean", str(source), "-o", str(tmp_path / "out.jsonl")]
+    process = subprocess.Popen([*command, "--chunk-rows", "5", "--jobs", "2"], cwd=ROOT, stderr=subprocess.DEVNULL)
+    state = tmp_path / ".out.jsonl.newsclean-partial" / "state.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None and not state.exists():
+        time.sleep(0.02)
+    below = _descendants(process.pid)
+    assert process.poll() is None and below, "the run ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_running(pid) for pid in below):
+        time.sleep(0.1)
+    left = [pid for pid in below if _running(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left running after the job was killed: {left}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _children_of(pid: int) -> list[int]:
     return [child for child in _descendants(pid) if Path(f"/proc/{child}/stat").exists() and _parent(child) == pid]
 

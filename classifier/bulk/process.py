@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
+import os
 import re
 import signal
+import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,14 +91,33 @@ def one_blas_thread() -> Any:
     return threadpool_limits(1)
 
 
+def _end_with_the_job() -> None:
+    """Exit when the process that runs the job is gone, even killed outright: an
+    executor's workers hold their end of the task queue, and would wait on it forever.
+    (The parent sentinel of a worker forked by the server is the job's own process.)"""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-the-job", daemon=True).start()
+
+
 def init_worker(options: JobOptions, ignore_interrupt: bool = True) -> None:
     """Load the model into this process (a pool's initializer)."""
     if ignore_interrupt:
         # Ctrl-C is the parent's to handle: it stops the pool and keeps partial output.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _end_with_the_job()
     one_blas_thread()  # the workers are the parallelism
     from classifier.api import load_model
+    from classifier.model import ModelVersionWarning
 
+    # The job's own process has said so once already.
+    warnings.simplefilter("ignore", ModelVersionWarning)
     model = load_model(options.model_path)
     threshold = model.default_min_confidence if options.min_confidence is None else float(options.min_confidence)
     _WORKER.update(model=model, threshold=threshold, options=options)
