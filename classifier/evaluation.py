@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from classifier.labels import LABELS, REPORTING
+from classifier.labels import LABELS, REPORTING, as_labels
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -229,5 +229,6 @@ def evaluate(
     if not isinstance(model, Model):
         raise TypeError(f"evaluate takes the model first, then the table: got {type(model).__name__} as the model")
     check_table(data, function="evaluate")
+    keep = as_labels(keep)
     threshold = model.default_min_confidence if min_confidence is None else min_confidence
     return evaluate_probabilities(data, predict_table(model, data), min_confidence=threshold, keep=keep)

@@ -32,3 +32,15 @@ def test_none_is_refused_by_name() -> None:
         classify(None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="got NoneType"):
         clean(None)  # type: ignore[arg-type]
+
+
+def test_evaluate_and_corpus_jobs_take_one_label_as_a_string(small_model, small_training_table, tmp_path) -> None:
+    import classifier
+    from classifier.bulk.runner import CorpusJob, run_corpus
+
+    as_string = classifier.evaluate(small_model, small_training_table, keep="reporting")
+    assert as_string.to_dict() == classifier.evaluate(small_model, small_training_table, keep=("reporting",)).to_dict()
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "The council met.\\nDonate now!"}\n', encoding="utf-8")
+    result = run_corpus(CorpusJob(source, tmp_path / "out.jsonl", keep="reporting", jobs=1), notify=lambda _: None)  # type: ignore[arg-type]
+    assert result.rows == 1

@@ -219,3 +219,16 @@ def test_report_keeps_the_most_frequent_removed_texts_within_its_capacity() -> N
     assert len(report.removed_texts) <= 10
     assert report.most_removed()[0]["text"] == "Subscribe"
     assert report.approximate
+
+
+@pytest.mark.parametrize("compression", ["gz", "zst"])
+def test_a_compressed_csv_cut_inside_its_header_is_named(tmp_path: Path, compression: str) -> None:
+    from classifier.bulk.formats import csv_header
+
+    path = tmp_path / f"c.csv.{compression}"
+    sink = StreamSink(tmp_path / "p", compression)
+    sink.write(b"id,text\n" + b"".join(b"%d,story %d\n" % (n, n) for n in range(500)))
+    sink.finish(path)
+    path.write_bytes(path.read_bytes()[:12])
+    with pytest.raises(InputError, match=r"c\.csv\.\w+, line 1: cannot read the compressed file"):
+        csv_header(path)

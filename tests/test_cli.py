@@ -252,3 +252,14 @@ def test_data_ingest_reports_in_words_and_names_a_bad_keys_line(tmp_path: Path) 
     result = invoke("data", "ingest", str(keys), str(answers), "--output", str(out))
     assert result.exit_code == 1 and f"{keys}, line 1: a key row needs id" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_corpus_report_may_not_overwrite_the_input_or_the_output(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"text": SEED.read_text(encoding="utf-8")}) + "\n", encoding="utf-8")
+    before = source.read_bytes()
+    out = tmp_path / "out.jsonl"
+    for report in (source, out):
+        result = invoke("clean", str(source), "--output", str(out), "--report", str(report))
+        assert result.exit_code == 1 and "give the report a file of its own" in result.output
+    assert source.read_bytes() == before and not out.exists()

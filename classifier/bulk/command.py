@@ -10,6 +10,7 @@ import typer
 
 from classifier.bulk.report import CorpusReport
 from classifier.bulk.runner import CorpusJob, JobResult, run_corpus
+from classifier.errors import InputError
 
 
 def run_corpus_command(job: CorpusJob, report_path: Path | None) -> JobResult:
@@ -17,6 +18,9 @@ def run_corpus_command(job: CorpusJob, report_path: Path | None) -> JobResult:
     from classifier.cli._common import check_writable, write_output
 
     if report_path is not None:
+        taken = [Path(path).resolve() for path in (job.source, job.output, job.removed) if path is not None]
+        if Path(report_path).resolve() in taken:
+            raise InputError(f"--report {report_path} is the input, the output or --removed: give the report a file of its own")
         check_writable(report_path)  # now, not after the whole corpus
     result = run_corpus(job, notify=_say)
     # The report file first: a closed standard error must not cost it.

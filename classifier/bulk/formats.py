@@ -313,7 +313,12 @@ def csv_header(path: Path) -> list[str] | None:
     stream, _ = open_binary(path)
     reader, text = _csv_reader(stream)
     with text:
-        return next(reader, None)
+        try:
+            return next(reader, None)
+        except csv.Error as error:
+            raise InputError(f"{path}, line 1: not valid CSV ({error})") from None
+        except Exception as error:
+            raise _read_error(path, 1, error) from None
 
 
 def _parquet_file(path: Path) -> Any:

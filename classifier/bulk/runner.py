@@ -58,7 +58,7 @@ from classifier.bulk.process import (
 )
 from classifier.bulk.report import CorpusReport
 from classifier.errors import InputError, NewscleanError
-from classifier.labels import REPORTING, label_index
+from classifier.labels import REPORTING, as_labels
 
 STATE_VERSION = 1
 #: At most this share of a run's time goes to recording its progress (the state file,
@@ -148,8 +148,7 @@ def _check(job: CorpusJob) -> str:
         raise ValueError(f"mode must be clean or classify, not {job.mode!r}")
     if job.on_error not in ("fail", "skip"):
         raise InputError(f"--on-error must be fail or skip, not {job.on_error!r}")
-    for label in job.keep:
-        label_index(label)
+    as_labels(job.keep)
     if job.min_confidence is not None and not 0.0 <= job.min_confidence <= 1.0:
         raise InputError(f"min_confidence must lie between 0 and 1, got {job.min_confidence}")
     if job.removed is not None and job.mode != "clean":
@@ -376,7 +375,7 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
     options = JobOptions(
         mode=job.mode,
         text_column=job.text_column,
-        keep=tuple(job.keep),
+        keep=as_labels(job.keep),
         min_confidence=threshold,
         labels=job.labels,
         removed=job.removed is not None,
@@ -507,10 +506,11 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
             sink.close()
         if output is None and removed_partial is not None:
             removed_partial.unlink(missing_ok=True)
-        resume = " run the same command with --resume to continue" if output is not None else " run it again"
-        raise WorkerLost(
-            f"a worker process stopped (killed by a signal, or out of memory) after {rows_done:,} rows of {source}:{resume}"
-        ) from None
+        if output is not None:
+            where = f"after {rows_done:,} rows of {source}: run the same command with --resume to continue"
+        else:
+            where = f"after {rows:,} rows of {source} were written: run it again"
+        raise WorkerLost(f"a worker process stopped (killed by a signal, or out of memory) {where}") from None
     except KeyboardInterrupt:
         for sink in sinks:
             sink.close()

@@ -156,7 +156,13 @@ def check_model_folder(destination: Path) -> None:
         raise InputError(f"{destination} is a file: give a folder for the model")
     if destination.is_dir() and any(destination.iterdir()) and not (destination / "manifest.json").is_file():
         raise InputError(f"{destination} holds other files: give a new or empty folder, or a model folder to replace")
-    check_writable(destination / "manifest.json")
+    # The model is staged beside its folder, then renamed into place: the folder
+    # above must take new files.
+    folder = destination.resolve().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write the model {destination}: no permission to write in {folder}")
 
 
 def write_output(text: str, destination: Path | None) -> None:
