@@ -232,3 +232,23 @@ def test_a_compressed_csv_cut_inside_its_header_is_named(tmp_path: Path, compres
     path.write_bytes(path.read_bytes()[:12])
     with pytest.raises(InputError, match=r"c\.csv\.\w+, line 1: cannot read the compressed file"):
         csv_header(path)
+
+
+def test_a_zst_file_that_unpacks_to_thousands_of_times_its_size_is_read_in_bounded_steps(tmp_path: Path) -> None:
+    import zstandard
+
+    from classifier.bulk.formats import _ZstdFrames
+
+    line = b'{"text": "The same line, over and over."}\n'
+    path = tmp_path / "repeated.jsonl.zst"
+    path.write_bytes(zstandard.ZstdCompressor(level=3).compress(line * 2_500_000))  # 100 MB in
+    assert path.stat().st_size < 100_000
+    with open(path, "rb") as raw:
+        frames = _ZstdFrames(raw)
+        buffer = bytearray(1 << 16)
+        total, largest = 0, 0
+        while size := frames.readinto(buffer):
+            total += size
+            largest = max(largest, len(frames.ready))
+    assert total == len(line) * 2_500_000
+    assert largest <= 2 * _ZstdFrames.UNPACKED

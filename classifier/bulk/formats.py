@@ -99,34 +99,51 @@ class _ZstdFrames(io.RawIOBase):
     zstandard's own stream reader ends quietly where the compressed bytes end, even
     inside a frame, so a truncated file would read as a shorter corpus: rows lost
     without a word. Here the end of the file must be the end of a frame.
+
+    Compressed bytes go in a few at a time, fewer when they unpack to much (a file of
+    repeated lines may unpack to thousands of times its size), so that what waits to
+    be read stays near ``UNPACKED`` bytes whatever the ratio.
     """
+
+    FEED_MOST = 1 << 16
+    FEED_LEAST = 64
+    UNPACKED = 4 << 20
 
     def __init__(self, compressed: IO[bytes]) -> None:
         self.compressed = compressed
         self.decompressor = _zstandard().ZstdDecompressor()
         self.frame: Any = None  # the frame being decompressed, None between frames
-        self.ready = b""
+        self.packed = memoryview(b"")
+        self.ready = memoryview(b"")
+        self.feed = self.FEED_LEAST  # grows while what it unpacks to stays small
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        while not self.ready:
-            data = self.compressed.read(1 << 20)
-            if not data:
-                if self.frame is not None:
-                    raise EOFError("the file ends inside a zstd frame: it was cut short; copy or download it again")
-                return 0
+        while not len(self.ready):
+            if not len(self.packed):
+                self.packed = memoryview(self.compressed.read(1 << 20))
+                if not len(self.packed):
+                    if self.frame is not None:
+                        raise EOFError("the file ends inside a zstd frame: it was cut short; copy or download it again")
+                    return 0
+            data, self.packed = self.packed[: self.feed], self.packed[self.feed :]
             pieces = []
-            while data:
+            while len(data):
                 if self.frame is None:
                     self.frame = self.decompressor.decompressobj()
                 pieces.append(self.frame.decompress(data))
                 if not self.frame.eof:
                     break
-                data = self.frame.unused_data
+                data = memoryview(self.frame.unused_data)
                 self.frame = None
-            self.ready = b"".join(pieces)
+            unpacked = b"".join(pieces)
+            if len(unpacked) > self.UNPACKED:
+                self.feed = max(self.FEED_LEAST, self.feed // 8)
+            elif len(unpacked) < self.UNPACKED // 16:
+                self.feed = min(self.FEED_MOST, self.feed * 2)
+            self.ready = memoryview(unpacked)
         size = min(len(buffer), len(self.ready))
         buffer[:size] = self.ready[:size]
         self.ready = self.ready[size:]
