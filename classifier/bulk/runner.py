@@ -191,6 +191,11 @@ def _check_columns(source: Path, fmt: str) -> None:
     else:
         return
     repeated = sorted({name for name in names if names.count(name) > 1})
+    if "" in repeated:
+        raise InputError(
+            f"{source}: its {where} has {names.count('')} columns without a name (as spreadsheets export empty "
+            "columns): name them or remove them, since each column's values are kept by name"
+        )
     if repeated:
         raise InputError(
             f"{source}: its {where} names {', '.join(repr(name) for name in repeated)} more than once: "
