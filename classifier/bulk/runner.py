@@ -505,27 +505,18 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
         out_sink.finish(output)
         if partial is not None:
             shutil.rmtree(partial, ignore_errors=True)
-    except BrokenProcessPool:
-        # A worker was killed (a signal, or out of memory): what was recorded stays.
+    except (BrokenProcessPool, KeyboardInterrupt) as stop:
+        # Stopped from outside (Ctrl-C, SIGTERM) or a worker killed (a signal, or out
+        # of memory): what was recorded stays for --resume.
         for sink in sinks:
             sink.close()
         if output is None and removed_partial is not None:
             removed_partial.unlink(missing_ok=True)
-        if output is not None:
-            where = f"after {rows_done:,} rows of {source}: run the same command with --resume to continue"
-        else:
-            where = f"after {rows:,} rows of {source} were written: run it again"
+        resume = f"after {rows_done:,} rows of {source}: run the same command with --resume to continue"
+        if isinstance(stop, KeyboardInterrupt):
+            raise Interrupted(f"interrupted {resume}" if output is not None else "interrupted") from None
+        where = resume if output is not None else f"after {rows:,} rows of {source} were written: run it again"
         raise WorkerLost(f"a worker process stopped (killed by a signal, or out of memory) {where}") from None
-    except KeyboardInterrupt:
-        for sink in sinks:
-            sink.close()
-        if output is None and removed_partial is not None:
-            removed_partial.unlink(missing_ok=True)
-        if output is not None:
-            raise Interrupted(
-                f"interrupted after {rows_done:,} rows of {source}: run the same command with --resume to continue"
-            ) from None
-        raise Interrupted("interrupted") from None
     except BaseException:
         for sink in sinks:
             sink.close()

@@ -142,7 +142,13 @@ def check_writable(destination: Path) -> None:
     a place this user may not write in."""
     if destination.is_dir():
         raise InputError(f"{destination} is a folder: give a file name")
-    folder = destination.parent.resolve()
+    _check_folder_takes_files(destination, destination.parent)
+
+
+def _check_folder_takes_files(destination: Path, folder: Path) -> None:
+    """Refuse ``destination`` when ``folder`` (or, where it is still to be made, the
+    nearest folder above it that exists) may not take new files."""
+    folder = folder.resolve()
     while not folder.exists():
         folder = folder.parent
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -158,11 +164,7 @@ def check_model_folder(destination: Path) -> None:
         raise InputError(f"{destination} holds other files: give a new or empty folder, or a model folder to replace")
     # The model is staged beside its folder, then renamed into place: the folder
     # above must take new files.
-    folder = destination.resolve().parent
-    while not folder.exists():
-        folder = folder.parent
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write the model {destination}: no permission to write in {folder}")
+    _check_folder_takes_files(destination, destination.parent)
 
 
 def write_output(text: str, destination: Path | None) -> None:
