@@ -55,7 +55,7 @@ def _read_one(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _plain(value: object) -> object:
+def plain_value(value: object) -> object:
     """A numpy scalar as the Python value it holds, for messages: -1, not np.int64(-1)."""
     return value.item() if isinstance(value, np.generic) else value
 
@@ -116,12 +116,12 @@ def validate(frame: pd.DataFrame) -> pd.DataFrame:
     bad_positions = positions.isna() | (positions % 1 != 0) | (positions < 0)
     if bad_positions.any():
         row = int(bad_positions.to_numpy().argmax())
-        raise DataError(f"position {_plain(frame['position'].iloc[row])!r} {where(row)} is not a whole number >= 0")
+        raise DataError(f"position {plain_value(frame['position'].iloc[row])!r} {where(row)} is not a whole number >= 0")
     duplicated = frame.duplicated(["doc_id", "position"], keep=False)
     if duplicated.any():
         row = int(duplicated.to_numpy().argmax())
         raise DataError(
-            f"doc_id {frame['doc_id'].iloc[row]!r} position {_plain(frame['position'].iloc[row])!r} appears twice "
+            f"doc_id {frame['doc_id'].iloc[row]!r} position {plain_value(frame['position'].iloc[row])!r} appears twice "
             f"({where(row)}): each paragraph of a document needs its own position"
         )
     return frame

@@ -17,6 +17,7 @@ import pandas as pd
 
 from classifier.bulk.process import LABELS_COLUMN, Documents, JobOptions, analyse
 from classifier.bulk.report import domain_of
+from classifier.data import plain_value
 from classifier.errors import InputError
 from classifier.labels import LABELS, REPORTING, as_labels
 from classifier.repeats import SiteRepeats
@@ -62,10 +63,8 @@ def _texts(frame: pd.DataFrame, column: str, on_error: str) -> list[tuple[int, s
                 if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
                 else type(value).__name__
             )
-            row = frame.index[position]
-            row = row.item() if isinstance(row, np.generic) else row  # 30, not np.int64(30)
             raise InputError(
-                f"row {row!r} of column {column!r} is {what}, not a text: "
+                f"row {plain_value(frame.index[position])!r} of column {column!r} is {what}, not a text: "
                 "fix it, or pass on_error='skip' to leave such rows as they are"
             )
     return usable
