@@ -359,6 +359,11 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The verified manifest of the model folder ``path``."""
     folder = Path(path)
     manifest_path = folder / MANIFEST
+    if folder.is_file():
+        raise ModelError(
+            f"{folder} is a file: a model is a folder holding {MANIFEST} (as 'newsclean train DATA --output FOLDER' "
+            "writes); leave --model out to use the shipped model"
+        )
     if not manifest_path.is_file():
         raise ModelError(
             f"no model at {folder}: expected {MANIFEST} there. Train one with "

@@ -166,6 +166,22 @@ def test_broken_model_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert result.output.startswith("Error: no model at")
 
 
+@pytest.mark.parametrize("command", ["clean", "classify", "info"])
+def test_an_empty_model_path_is_refused_not_read_as_the_current_folder(command: str) -> None:
+    arguments = [command, str(SEED)] if command != "info" else [command]
+    result = invoke(*arguments, "--model", "")
+    assert result.exit_code == 2
+    assert "the model folder is empty" in result.output
+    assert "no model at" not in result.output
+
+
+def test_a_file_given_as_the_model_is_named_as_a_file() -> None:
+    result = invoke("clean", str(SEED), "--model", str(SEED))
+    assert result.exit_code == 1
+    assert f"Error: {SEED} is a file: a model is a folder holding manifest.json" in result.output
+    assert "--output " + str(SEED) not in result.output
+
+
 @pytest.mark.parametrize(("name", "advice"), [("rows.json", "rename it"), ("a.tsv", "CSV"), ("a.txt.gz", "gunzip")])
 def test_a_file_named_as_data_is_not_cleaned_as_one_article(tmp_path: Path, name: str, advice: str) -> None:
     path = tmp_path / name

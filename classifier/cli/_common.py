@@ -40,8 +40,22 @@ SiteRepeatsOption = typer.Option(
     "model use it (a line on many pages of one site is almost always residue).",
 )
 
+
+def _model_folder(value: str) -> Path:
+    # A Path type would read "" as the current folder, and report a missing model there.
+    if not value.strip():
+        raise typer.BadParameter("the model folder is empty: name a folder, or leave --model out for the shipped model")
+    return Path(value)
+
+
 ModelOption = typer.Option(
-    None, "--model", "-m", help="Model folder (default: the model shipped with newsclean).", show_default=False
+    None,
+    "--model",
+    "-m",
+    parser=_model_folder,
+    metavar="DIR",
+    help="Model folder (default: the model shipped with newsclean).",
+    show_default=False,
 )
 
 
