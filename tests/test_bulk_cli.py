@@ -570,6 +570,87 @@ def test_jsonl_to_standard_output(tmp_path: Path) -> None:
     assert "\r" not in result.stderr and "it/s" not in result.stderr  # no progress bar when not a terminal
 
 
+def test_a_jsonl_corpus_on_standard_input_is_cleaned_like_the_file(tmp_path: Path) -> None:
+    source = write_corpus(tmp_path, ".jsonl", corpus_rows())
+    from_file = invoke("clean", source, "-o", tmp_path / "file.jsonl")
+    assert from_file.exit_code == 0, from_file.output
+    piped = invoke("clean", "-", "--input-format", "jsonl", stdin=source.read_bytes())
+    assert piped.exit_code == 0, piped.output
+    assert piped.stdout == (tmp_path / "file.jsonl").read_text(encoding="utf-8")
+    # Into a compressed file, with the removed spans: kept plus removed rebuild each text.
+    output, removed = tmp_path / "piped.jsonl.gz", tmp_path / "removed.jsonl"
+    result = invoke("clean", "-", "--input-format", "jsonl", "-o", output, "--removed", removed, stdin=source.read_bytes())
+    assert result.exit_code == 0, result.output
+    kept = [json.loads(line) for line in gzip.decompress(output.read_bytes()).decode("utf-8").splitlines()]
+    spans = [json.loads(line) for line in removed.read_text(encoding="utf-8").splitlines()]
+    for row, original in zip(kept, corpus_rows(), strict=True):
+        mine = [(span["start"], span["span"]) for span in spans if span["doc_id"] == row["id"]]
+        assert restore_paragraphs(row["text"], mine) == original["text"]
+
+
+def test_a_bad_row_on_standard_input_is_named_by_its_line(tmp_path: Path) -> None:
+    result = invoke("clean", "-", "--input-format", "jsonl", stdin='{"text": "One story."}\n{oops\n')
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: standard input, line 2: not valid JSON")
+
+
+def test_json_lines_read_as_one_article_are_refused_not_cleaned_row_by_row(tmp_path: Path) -> None:
+    rows = '{"id": 1, "text": "The council met."}\n{"id": 2, "text": "Remind me later."}\n'
+    result = invoke("clean", "-", stdin=rows)
+    assert result.exit_code == 1
+    assert "standard input holds JSON Lines" in result.output and "--input-format jsonl" in result.output
+    assert result.stdout == ""
+    named = tmp_path / "rows.txt"
+    named.write_text(rows, encoding="utf-8")
+    result = invoke("classify", named)
+    assert result.exit_code == 1 and f"{named} holds JSON Lines" in result.output and "name it .jsonl" in result.output
+    # An article that merely holds a brace is an article.
+    result = invoke("clean", "-", stdin="{The council met.}\nIt voted on Tuesday.\n")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--resume", "-o", "out.jsonl"], "standard input cannot be read twice"),
+        (["--site-repeats"], "standard input cannot be read twice"),
+    ],
+)
+def test_what_needs_a_second_reading_is_refused_for_standard_input(tmp_path: Path, arguments: list[str], message: str) -> None:
+    output = tmp_path / "out.jsonl"
+    arguments = [str(output) if argument == "out.jsonl" else argument for argument in arguments]
+    result = invoke("clean", "-", "--input-format", "jsonl", *arguments, stdin='{"text": "One story."}\n')
+    assert result.exit_code == 1 and message in result.output
+    assert not output.exists()
+
+
+def test_an_interrupted_run_from_standard_input_keeps_nothing(tmp_path: Path, monkeypatch) -> None:
+    import classifier.bulk.runner as bulk_runner
+
+    calls = []
+
+    def interrupting_write_state(path: Path, state: dict) -> None:
+        calls.append(state["rows_done"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(bulk_runner, "_write_state", interrupting_write_state)
+    monkeypatch.setattr(bulk_runner, "RECORD_SHARE", float("inf"))  # record after every chunk
+    rows = "".join(json.dumps(row) + "\n" for row in _many_rows(8))
+    output, removed = tmp_path / "out.jsonl", tmp_path / "removed.jsonl"
+    arguments = ["clean", "-", "--input-format", "jsonl", "-o", output, "--removed", removed, "--chunk-rows", 2, "--jobs", 1]
+    result = invoke(*arguments, stdin=rows)
+    assert result.exit_code == 130
+    assert "keeping none of the output: run it again" in result.output and "--resume" not in result.output
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+def test_the_input_format_is_for_standard_input_only(tmp_path: Path) -> None:
+    source = write_corpus(tmp_path, ".jsonl", corpus_rows()[:1])
+    result = invoke("clean", source, "--input-format", "jsonl")
+    assert result.exit_code == 1 and "--input-format applies to standard input" in result.output
+
+
 def test_the_output_keeps_the_input_format(tmp_path: Path) -> None:
     source = write_corpus(tmp_path, ".jsonl", corpus_rows())
     result = invoke("clean", source, "-o", tmp_path / "out.csv")

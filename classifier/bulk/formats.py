@@ -61,8 +61,9 @@ def _zstandard() -> Any:
 class _Counting(io.RawIOBase):
     """A raw file that remembers how many bytes were read (progress of compressed input)."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: IO[bytes], *, owned: bool = True) -> None:
         self.raw = raw
+        self.owned = owned  # standard input stays open for whoever reads it next
         self.count = 0
 
     def readable(self) -> bool:
@@ -74,12 +75,17 @@ class _Counting(io.RawIOBase):
         return n
 
     def close(self) -> None:
-        self.raw.close()
+        if self.owned:
+            self.raw.close()
         super().close()
 
 
 def open_binary(path: Path) -> tuple[IO[bytes], _Counting]:
     """A decompressed binary stream of ``path`` and the counter of raw bytes read."""
+    if str(path) == "-":
+        # Standard input, uncompressed (a pipe from zcat or zstdcat decompresses).
+        raw = _Counting(sys.stdin.buffer, owned=False)
+        return io.BufferedReader(raw, buffer_size=1 << 20), raw
     try:
         raw = _Counting(open(path, "rb", buffering=0))
     except FileNotFoundError:
@@ -253,6 +259,8 @@ def _read_error(path: Path, line: int, error: Exception) -> Exception:
     """An ``InputError`` naming the file and line for a file that cannot be read (a
     damaged or truncated compressed stream); any other error as it was."""
     if isinstance(error, (OSError, EOFError)) or type(error).__name__ == "ZstdError":
+        if str(path) == "-":
+            return InputError(f"standard input, line {line}: cannot be read ({error})")
         return InputError(f"{path}, line {line}: cannot read the compressed file ({error})")
     return error
 

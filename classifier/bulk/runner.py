@@ -93,7 +93,7 @@ class WorkerLost(NewscleanError):
 class CorpusJob:
     """A corpus to clean (``mode="clean"``) or classify, and where the results go."""
 
-    source: Path
+    source: Path  # "-": standard input, read as JSON Lines
     output: Path | None = None  # None: standard output (uncompressed JSONL or CSV only)
     mode: str = "clean"
     text_column: str = "text"
@@ -137,11 +137,34 @@ def partial_path(destination: Path) -> Path:
     return destination.parent / f".{destination.name}{PARTIAL_SUFFIX}"
 
 
+def reads_stdin(source: str | os.PathLike[str]) -> bool:
+    return str(source) == "-"
+
+
+def source_name(source: str | os.PathLike[str]) -> str:
+    """The input as messages name it."""
+    return "standard input" if reads_stdin(source) else str(source)
+
+
 def _check(job: CorpusJob) -> str:
     source = Path(job.source)
-    if not source.exists():
-        raise InputError(f"{source}: no such file or folder")
-    fmt = corpus_format(source)
+    if reads_stdin(job.source):
+        # One pass over a stream: nothing may need to read the input again.
+        if job.resume:
+            raise InputError(
+                "--resume skips the rows an earlier run did by reading the input again, and standard input "
+                "cannot be read twice: save the corpus to a .jsonl file and clean that"
+            )
+        if job.site_repeats:
+            raise InputError(
+                "--site-repeats counts paragraphs in a first pass over the input, and standard input cannot be "
+                "read twice: save the corpus to a .jsonl file and clean that"
+            )
+        fmt = "jsonl"
+    else:
+        if not source.exists():
+            raise InputError(f"{source}: no such file or folder")
+        fmt = corpus_format(source)
     if fmt is None:
         raise InputError(f"{source} is not a corpus: give a folder of .txt files or a .jsonl(.gz/.zst), .csv or .parquet file")
     if job.mode not in ("clean", "classify"):
@@ -156,13 +179,13 @@ def _check(job: CorpusJob) -> str:
     if job.jobs is not None and job.jobs < 1:
         raise InputError(f"--jobs must be 1 or more, not {job.jobs}")
     if job.output is None:
-        if fmt not in ("jsonl", "csv") or compression_of(source):
+        if fmt not in ("jsonl", "csv") or (compression_of(source) and not reads_stdin(source)):
             raise InputError(f"give --output for {source}: only uncompressed JSONL and CSV can go to standard output")
         if job.resume:
             raise InputError("--resume needs --output: output to standard output cannot be resumed")
         return fmt
     output = Path(job.output)
-    if output.resolve() == source.resolve():
+    if not reads_stdin(source) and output.resolve() == source.resolve():
         raise InputError(f"the output {output} is the input: write to another file or folder")
     if fmt == "folder":
         if output.exists() and (not output.is_dir() or any(output.iterdir())):
@@ -174,7 +197,8 @@ def _check(job: CorpusJob) -> str:
             raise InputError(f"{output} is a folder: give a {fmt} file name for the output")
         if corpus_format(output) != fmt:
             raise InputError(
-                f"{output}: the output keeps the input's format, so give it a {fmt} name (like the input {source.name})"
+                f"{output}: the output keeps the input's format, so give it a {fmt} name "
+                + ("(.jsonl, .jsonl.gz or .jsonl.zst)" if reads_stdin(source) else f"(like the input {source.name})")
             )
     if job.removed is not None and Path(job.removed).resolve() in (output.resolve(), source.resolve()):
         raise InputError("--removed must name a file of its own")
@@ -204,14 +228,15 @@ def _check_columns(source: Path, fmt: str) -> None:
 
 
 def _signature(job: CorpusJob, fmt: str, model: Any, threshold: float) -> dict[str, Any]:
+    stdin = reads_stdin(job.source)
     source = Path(job.source).resolve()
-    stat = source.stat()
+    stat = None if stdin else source.stat()
     return {
         "version": STATE_VERSION,
         "mode": job.mode,
-        "source": str(source),
-        "source_size": stat.st_size,
-        "source_mtime_ns": stat.st_mtime_ns,
+        "source": "-" if stdin else str(source),
+        "source_size": stat.st_size if stat else None,
+        "source_mtime_ns": stat.st_mtime_ns if stat else None,
         "format": fmt,
         "output": str(Path(job.output).resolve()) if job.output else None,
         "text_column": job.text_column,
@@ -355,6 +380,7 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
     say = notify or (lambda message: print(message, file=sys.stderr))
     fmt = _check(job)
     source = Path(job.source)
+    stdin = reads_stdin(source)
     _check_columns(source, fmt)
     jobs = job.jobs or available_cores()
     if jobs > 1 and _is_large(source):
@@ -386,7 +412,7 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
         removed=job.removed is not None,
         html=job.html,
         model_path=model_path,
-        source=str(source),
+        source=source_name(source),
         site_repeats=site_repeats,
     )
     signature = _signature(job, fmt, model, threshold)
@@ -453,7 +479,7 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
             sinks.append(removed_sink)
 
         enabled = sys.stderr.isatty() if job.progress is None else job.progress
-        total, unit = progress_total(source, fmt, html=job.html) if enabled else (0, "")
+        total, unit = progress_total(source, fmt, html=job.html) if enabled and not stdin else (0, "B")
         progress = _Progress(enabled, total, unit)
         started = time.perf_counter()
         rows = paragraphs = 0
@@ -470,7 +496,7 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
                     if result.bad and job.on_error == "fail":
                         place, reason = result.bad[0]
                         raise InputError(
-                            f"{source}, {place}: {reason}. "
+                            f"{source_name(source)}, {place}: {reason}. "
                             "Fix the row, or pass --on-error skip to pass bad rows through unchanged"
                         )
                     out_sink.write(result.output)
@@ -512,10 +538,19 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
             sink.close()
         if output is None and removed_partial is not None:
             removed_partial.unlink(missing_ok=True)
-        resume = f"after {rows_done:,} rows of {source}: run the same command with --resume to continue"
+        if stdin and partial is not None:
+            # Nothing can resume a stream: what was written goes, as after an error.
+            shutil.rmtree(partial, ignore_errors=True)
+            if removed_partial is not None:
+                removed_partial.unlink(missing_ok=True)
+        if output is None:
+            where = f"after {rows:,} rows of {source_name(source)} were written: run it again"
+        elif stdin:
+            where = f"after {rows:,} rows of standard input, keeping none of the output: run it again"
+        else:
+            where = f"after {rows_done:,} rows of {source}: run the same command with --resume to continue"
         if isinstance(stop, KeyboardInterrupt):
-            raise Interrupted(f"interrupted {resume}" if output is not None else "interrupted") from None
-        where = resume if output is not None else f"after {rows:,} rows of {source} were written: run it again"
+            raise Interrupted(f"interrupted {where}" if output is not None else "interrupted") from None
         raise WorkerLost(f"a worker process stopped (killed by a signal, or out of memory) {where}") from None
     except BaseException:
         for sink in sinks:

@@ -23,7 +23,18 @@ class OnError(str, Enum):
     skip = "skip"
 
 
+class InputFormat(str, Enum):
+    text = "text"
+    jsonl = "jsonl"
+
+
 # Corpus options shared by clean and classify.
+InputFormatOption = typer.Option(
+    None,
+    "--input-format",
+    help="Standard input (-): one article's text [default], or a corpus as JSON Lines (jsonl), cleaned like a "
+    ".jsonl file and written to --output or standard output.",
+)
 TextColumnOption = typer.Option(None, "--text-column", help="Corpus: the field or column holding the text [default: text].")
 ResumeOption = typer.Option(False, "--resume", help="Corpus: continue an interrupted run into the same --output.")
 OnErrorOption = typer.Option(
@@ -230,14 +241,52 @@ def check_article_paths(source: str, *destinations: Path | None) -> None:
             raise InputError(f"the output {destination} is the input: write to another file")
 
 
+def corpus_source(source: str, input_format: InputFormat | None) -> bool:
+    """Whether ``source`` is read as a corpus: by its name, or standard input with
+    ``--input-format jsonl``."""
+    from classifier.bulk.names import is_corpus
+
+    if input_format is not None and source != "-":
+        raise InputError(
+            "--input-format applies to standard input (-): a file's format comes from its name "
+            "(.jsonl, .csv, .parquet or a folder are corpora; any other file is one article)"
+        )
+    return input_format is InputFormat.jsonl or is_corpus(source)
+
+
 def read_article(source: str, *, html: bool) -> str:
     """One article's text: the file or stdin, through trafilatura first with ``html``."""
     text = read_text(source)
     if html:
         from classifier.html import extract_text
 
-        text = extract_text(text)
+        return extract_text(text)
+    _refuse_json_lines(text, source)
     return text
+
+
+def _refuse_json_lines(text: str, source: str) -> None:
+    """Refuse JSON Lines read as one article: each row would be one paragraph, and
+    cleaning would drop whole rows."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines or not all(line.startswith("{") and line.endswith("}") for line in lines):
+        return
+    import json
+
+    try:
+        first = json.loads(lines[0])
+    except ValueError:
+        return
+    if not isinstance(first, dict):
+        return
+    if source == "-":
+        raise InputError(
+            "standard input holds JSON Lines (one JSON object a line), not one article's text: "
+            "add --input-format jsonl to clean it as a corpus"
+        )
+    raise InputError(
+        f"{source} holds JSON Lines (one JSON object a line), not one article's text: name it .jsonl to clean it as a corpus"
+    )
 
 
 def write_article_report(

@@ -15,6 +15,8 @@ import typer
 
 from classifier.cli._common import (
     ChunkRowsOption,
+    InputFormat,
+    InputFormatOption,
     JobsOption,
     ModelOption,
     OnError,
@@ -23,6 +25,7 @@ from classifier.cli._common import (
     SiteRepeatsOption,
     TextColumnOption,
     check_article_paths,
+    corpus_source,
     handle_errors,
     load,
     read_article,
@@ -77,6 +80,7 @@ def classify_command(
     model: Path | None = ModelOption,
     chunk_rows: int | None = ChunkRowsOption,
     site_repeats: bool = SiteRepeatsOption,
+    input_format: InputFormat | None = InputFormatOption,
 ) -> None:
     """Label every paragraph: reporting, donation_appeal or ui_residue.
 
@@ -84,9 +88,7 @@ def classify_command(
 
     Example: newsclean classify articles.parquet -o labelled.parquet --report report.json
     """
-    from classifier.bulk.names import is_corpus
-
-    if is_corpus(source):
+    if corpus_source(source, input_format):
         if output_format is not None or explain:
             raise InputError("--format and --explain apply to one article: a corpus is written in its own format")
         from classifier.bulk.command import run_corpus_command

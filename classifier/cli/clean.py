@@ -13,6 +13,8 @@ import typer
 
 from classifier.cli._common import (
     ChunkRowsOption,
+    InputFormat,
+    InputFormatOption,
     JobsOption,
     ModelOption,
     OnError,
@@ -21,6 +23,7 @@ from classifier.cli._common import (
     SiteRepeatsOption,
     TextColumnOption,
     check_article_paths,
+    corpus_source,
     handle_errors,
     load,
     read_article,
@@ -74,6 +77,7 @@ def clean_command(
     model: Path | None = ModelOption,
     chunk_rows: int | None = ChunkRowsOption,
     site_repeats: bool = SiteRepeatsOption,
+    input_format: InputFormat | None = InputFormatOption,
 ) -> None:
     """Print the article without donation appeals and interface residue.
 
@@ -85,9 +89,7 @@ def clean_command(
 
     Example: newsclean clean articles.jsonl.zst -o clean.jsonl.zst --removed removed.jsonl --report report.json
     """
-    from classifier.bulk.names import is_corpus
-
-    if is_corpus(source):
+    if corpus_source(source, input_format):
         from classifier.bulk.command import run_corpus_command
         from classifier.bulk.runner import CorpusJob
 
