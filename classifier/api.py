@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -87,6 +87,9 @@ def _as_paragraph_texts(text_or_paragraphs: str | Sequence[str]) -> list[str]:
         raise TypeError("classify expects str or a list of paragraph strings, got None")
     if isinstance(text_or_paragraphs, (bytes, bytearray)):
         raise TypeError("classify expects str, got bytes: decode the text first (data.decode('utf-8'))")
+    if isinstance(text_or_paragraphs, Mapping) or not isinstance(text_or_paragraphs, Iterable):
+        # A mapping would be read as its keys.
+        raise TypeError(f"classify expects str or a list of paragraph strings, got {type(text_or_paragraphs).__name__}")
     texts = list(text_or_paragraphs)
     for number, item in enumerate(texts):
         if not isinstance(item, str):
@@ -158,6 +161,14 @@ def clean_document(
     paragraphs = split_paragraphs(text)
     if probabilities is None:
         probabilities = model.predict_proba([paragraph.text for paragraph in paragraphs])
+    else:
+        probabilities = np.asarray(probabilities, dtype=np.float64)
+        expected = (len(paragraphs), len(model.labels))
+        if probabilities.shape != expected:
+            raise ValueError(
+                f"probabilities has shape {probabilities.shape}, but the text has {expected[0]} paragraphs "
+                f"and the model {expected[1]} labels: give one row per paragraph, one column per label"
+            )
     dropped = drop_mask(probabilities, keep=keep, min_confidence=threshold)
     cleaned = remove_paragraphs(text, paragraphs, np.flatnonzero(dropped).tolist())
     return CleanedDocument(cleaned, paragraphs, probabilities, dropped)

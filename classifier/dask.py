@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from classifier.bulk.process import LABELS_COLUMN
 from classifier.labels import REPORTING
 
 _MODELS: dict[str, Any] = {}
@@ -81,7 +82,7 @@ def _clean_partition(
 ) -> Any:
     from classifier.frames import clean_frame
 
-    return clean_frame(
+    cleaned = clean_frame(
         partition,
         column=column,
         keep=keep,
@@ -90,9 +91,25 @@ def _clean_partition(
         labels=labels,
         on_error=on_error,
     )
+    if labels:
+        cleaned[LABELS_COLUMN] = _json_labels(cleaned[LABELS_COLUMN])
+    return cleaned
 
 
-def _check(frame: Any, column: str) -> None:
+def _json_labels(column: Any) -> Any:
+    """The labels column as JSON text, as in a CSV corpus: Dask cannot write a column
+    of Python lists to Parquet, and pandas cannot read back a nested Arrow column."""
+    import json
+
+    import pandas as pd
+
+    from classifier.frames import _text_dtype
+
+    values = [None if entries is None else json.dumps(entries, ensure_ascii=False) for entries in column.tolist()]
+    return pd.Series(values, index=column.index, dtype=_text_dtype())
+
+
+def _check(frame: Any, column: str, on_error: str) -> None:
     import dask.dataframe as dd
 
     from classifier.errors import InputError
@@ -102,6 +119,8 @@ def _check(frame: Any, column: str) -> None:
     if column not in frame.columns:
         names = ", ".join(map(str, list(frame.columns)[:8]))
         raise InputError(f"no column {column!r} in the frame (columns: {names}): name the text column with column=")
+    if on_error not in ("fail", "skip"):
+        raise ValueError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
 
 
 def classify_frame(frame: Any, *, column: str = "text", model: Any = None, on_error: str = "fail") -> Any:
@@ -110,7 +129,7 @@ def classify_frame(frame: Any, *, column: str = "text", model: Any = None, on_er
     Lazy: nothing runs until the result is computed or written."""
     from classifier.frames import classify_meta
 
-    _check(frame, column)
+    _check(frame, column, on_error)
     meta = classify_meta(frame._meta.index)
     return frame.map_partitions(_classify_partition, column, _reference(model), on_error, meta=meta)
 
@@ -126,16 +145,20 @@ def clean_frame(
     on_error: str = "fail",
 ) -> Any:
     """``frame`` with ``column`` cleaned, partition by partition (see
-    ``classifier.frames.clean_frame``). Lazy: nothing runs until computed or written."""
-    from classifier.frames import clean_meta
-    from classifier.labels import label_index
+    ``classifier.frames.clean_frame``). Lazy: nothing runs until computed or written.
 
-    _check(frame, column)
-    for label in keep:
-        label_index(label)
-    if on_error not in ("fail", "skip"):
-        raise ValueError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
+    With ``labels=True`` the ``paragraph_labels`` column holds each document's list of
+    {label, probability, kept} as JSON text (``json.loads`` gives the list that
+    pandas' ``clean_frame`` holds), so that the result can be written to Parquet."""
+    from classifier.frames import clean_meta
+    from classifier.labels import as_labels
+
+    # Refused here, before anything runs, rather than on the first partition.
+    _check(frame, column, on_error)
+    keep = as_labels(keep)
+    if min_confidence is not None and not 0.0 <= float(min_confidence) <= 1.0:
+        raise ValueError(f"min_confidence must lie between 0 and 1, got {min_confidence}")
     meta = clean_meta(frame._meta, labels=labels)
-    return frame.map_partitions(
-        _clean_partition, column, tuple(keep), min_confidence, _reference(model), labels, on_error, meta=meta
-    )
+    if labels:
+        meta[LABELS_COLUMN] = _json_labels(meta[LABELS_COLUMN])
+    return frame.map_partitions(_clean_partition, column, keep, min_confidence, _reference(model), labels, on_error, meta=meta)

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 #: Documents per model call: big enough to amortise the call, small enough for memory.
 BATCH_DOCUMENTS = 512
+#: Lines per model call, however few documents hold them: memory goes with paragraphs
+#: (about 2 KB each while classified), and one page of a million short lines would
+#: otherwise take gigabytes. A document longer than this is a batch of its own.
+BATCH_LINES = 100_000
 PARAGRAPH_COLUMNS = ("position", "label", "probability", *(f"p_{label}" for label in LABELS), "text")
 
 
@@ -70,6 +74,24 @@ def _texts(frame: pd.DataFrame, column: str, on_error: str) -> list[tuple[int, s
     return usable
 
 
+def _batches(usable: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+    """``usable`` cut into model calls of at most ``BATCH_DOCUMENTS`` documents and,
+    where a document alone does not exceed it, ``BATCH_LINES`` lines."""
+    batches: list[list[tuple[int, str]]] = []
+    batch: list[tuple[int, str]] = []
+    lines = 0
+    for item in usable:
+        count = item[1].count("\n") + 1
+        if batch and (len(batch) >= BATCH_DOCUMENTS or lines + count > BATCH_LINES):
+            batches.append(batch)
+            batch, lines = [], 0
+        batch.append(item)
+        lines += count
+    if batch:
+        batches.append(batch)
+    return batches
+
+
 def _domains(frame: pd.DataFrame, needed: bool, domain_column: str) -> list[str | None]:
     """Each row's site (None where it has none); all None when not ``needed``."""
     if not needed:
@@ -86,6 +108,8 @@ def count_frame_site_repeats(frame: pd.DataFrame, *, column: str = "text", domai
     this frame or another from the same crawl.
     """
     domains = _domains(frame, True, domain_column)
+    if column not in frame.columns:
+        raise InputError(f"no column {column!r} in the frame: name the text column with column=")
     texts = frame[column].tolist()
     return SiteRepeats.count(
         (domain, [p.text for p in split_paragraphs(text)])
@@ -115,8 +139,7 @@ def classify_frame(
     domains = _domains(frame, site_repeats is not None, domain_column)
     usable = _texts(frame, column, on_error)
     pieces: list[pd.DataFrame] = []
-    for start in range(0, len(usable), BATCH_DOCUMENTS):
-        batch = usable[start : start + BATCH_DOCUMENTS]
+    for batch in _batches(usable):
         paragraphs = [[p.text for p in split_paragraphs(text)] for _, text in batch]
         repeats = None
         if site_repeats is not None:
@@ -137,7 +160,8 @@ def classify_frame(
         }
         for number, label in enumerate(LABELS):
             data[f"p_{label}"] = stacked[:, number]
-        data["text"] = [text for texts in paragraphs for text in texts]
+        # Object first: ``_typed`` makes them strings where they can be.
+        data["text"] = pd.Series([text for texts in paragraphs for text in texts], index=index, dtype=object)
         pieces.append(_typed(pd.DataFrame(data, index=index)))
     if not pieces:
         return _empty_paragraphs(frame.index[:0])
@@ -158,7 +182,12 @@ def _empty_paragraphs(index: pd.Index) -> pd.DataFrame:
 
 def _typed(paragraphs: pd.DataFrame) -> pd.DataFrame:
     text = _text_dtype()
-    return paragraphs.astype({"position": np.int64, "label": text, "text": text})
+    try:
+        return paragraphs.astype({"position": np.int64, "label": text, "text": text})
+    except UnicodeEncodeError:
+        # A lone surrogate (text decoded with errors="surrogateescape"), which an Arrow
+        # string column cannot hold: the paragraphs stay Python strings.
+        return paragraphs.astype({"position": np.int64, "label": text})
 
 
 def clean_frame(
@@ -191,8 +220,7 @@ def clean_frame(
     )
     values = frame[column].tolist()
     label_values: list[Any] = [None] * len(frame)
-    for start in range(0, len(usable), BATCH_DOCUMENTS):
-        batch = usable[start : start + BATCH_DOCUMENTS]
+    for batch in _batches(usable):
         documents = Documents()
         for position, text in batch:
             documents.add(text, position + 1, position, domains[position])

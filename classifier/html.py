@@ -7,6 +7,7 @@ with its ordinary settings. Imported only when HTML is given.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,9 @@ from classifier.labels import REPORTING
 if TYPE_CHECKING:
     from classifier.api import Prediction
     from classifier.model import Model
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _trafilatura() -> Any:
@@ -36,11 +40,23 @@ def extract_text(html: str | bytes, *, favor_recall: bool = False) -> str:
         raise TypeError(f"extract_text expects str or bytes, got {type(html).__name__}")
     if not html.strip():
         return ""
+    if isinstance(html, str):
+        # lxml stops at a lone surrogate (text decoded with errors="surrogateescape")
+        # and the rest of the page, article included, would be lost: it becomes U+FFFD.
+        html = _SURROGATE.sub("\ufffd", html) if _has_surrogate(html) else html
     trafilatura = _trafilatura()
     text = trafilatura.extract(html, favor_recall=favor_recall)
     if not text:
         return ""
     return "\n".join(line for line in text.splitlines() if line.strip()) + "\n"
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def clean_html(

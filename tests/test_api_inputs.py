@@ -44,3 +44,22 @@ def test_evaluate_and_corpus_jobs_take_one_label_as_a_string(small_model, small_
     source.write_text('{"text": "The council met.\\nDonate now!"}\n', encoding="utf-8")
     result = run_corpus(CorpusJob(source, tmp_path / "out.jsonl", keep="reporting", jobs=1), notify=lambda _: None)  # type: ignore[arg-type]
     assert result.rows == 1
+
+
+@pytest.mark.parametrize("value", [5, {"The council met.": 1}])
+def test_what_is_neither_text_nor_a_list_of_paragraphs_is_refused(value) -> None:
+    # A mapping would otherwise be classified as its keys.
+    with pytest.raises(TypeError, match="expects str or a list of paragraph strings"):
+        classify(value)
+
+
+def test_given_probabilities_must_fit_the_paragraphs() -> None:
+    import numpy as np
+
+    from classifier.api import clean_document
+
+    text = "Donate now!\nThe mayor said.\nSubscribe today."
+    with pytest.raises(ValueError, match=r"shape \(5, 3\), but the text has 3 paragraphs"):
+        clean_document(text, probabilities=np.array([[0.0, 1.0, 0.0]] * 5))
+    given = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    assert clean_document(text, probabilities=given).text == "The mayor said.\n"

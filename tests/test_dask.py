@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -37,6 +39,7 @@ def test_clean_and_classify_on_two_workers_match_pandas_and_load_the_model_once_
     frame = documents()
     lazy = dd.from_pandas(frame, npartitions=8)
     cleaned = cdask.clean_frame(lazy, labels=True).compute()
+    cleaned["paragraph_labels"] = cleaned["paragraph_labels"].map(json.loads)
     pd.testing.assert_frame_equal(cleaned, pandas_clean(frame, labels=True), check_dtype=False)
     paragraphs = cdask.classify_frame(lazy).compute()
     pd.testing.assert_frame_equal(paragraphs, pandas_classify(frame), check_dtype=False)
@@ -63,3 +66,25 @@ def test_bad_input_is_refused_before_anything_runs(client) -> None:
         cdask.clean_frame(lazy, column="body")
     with pytest.raises(TypeError, match="Dask DataFrame"):
         cdask.clean_frame(documents())
+    with pytest.raises(ValueError, match="min_confidence must lie between 0 and 1"):
+        cdask.clean_frame(lazy, min_confidence=5)
+    with pytest.raises(ValueError, match="on_error must be 'fail' or 'skip'"):
+        cdask.classify_frame(lazy, on_error="bogus")
+
+
+def test_one_label_to_keep_may_be_a_plain_string(client) -> None:
+    import classifier.dask as cdask
+
+    frame = documents()
+    kept = cdask.clean_frame(dd.from_pandas(frame, npartitions=2), keep="reporting").compute()
+    assert kept["text"].tolist() == pandas_clean(frame)["text"].tolist()
+
+
+def test_the_labels_column_is_typed_so_parquet_can_take_it(client, tmp_path) -> None:
+    import classifier.dask as cdask
+
+    frame = documents()
+    cdask.clean_frame(dd.from_pandas(frame, npartitions=3), labels=True).to_parquet(tmp_path / "out")
+    written = pd.read_parquet(tmp_path / "out")
+    expected = pandas_clean(frame, labels=True)["paragraph_labels"].tolist()
+    assert [json.loads(entries) for entries in written["paragraph_labels"]] == expected

@@ -99,3 +99,29 @@ def test_the_package_offers_the_frame_functions_lazily() -> None:
     pd.testing.assert_frame_equal(classifier.clean_frame(frame(), column="body"), clean_frame(frame(), column="body"))
     pd.testing.assert_frame_equal(classifier.classify_frame(frame(), column="body"), classify_frame(frame(), column="body"))
     assert {"clean_frame", "classify_frame", "clean_html"} <= set(classifier.__all__)
+
+
+def test_a_lone_surrogate_is_classified_not_refused_by_the_string_column() -> None:
+    # Text decoded with errors="surrogateescape"; an Arrow string column cannot hold it.
+    texts = pd.Series(["Caf\udce9 opens on Monday.\nDonate now", "Plain."], dtype=object)
+    paragraphs = classify_frame(pd.DataFrame({"text": texts}))
+    assert paragraphs["text"].tolist() == ["Caf\udce9 opens on Monday.", "Donate now", "Plain."]
+    assert paragraphs["label"].tolist() == [p.label for text in texts for p in classifier.classify(text)]
+
+
+def test_batches_are_capped_by_lines_and_give_what_one_batch_gives(monkeypatch) -> None:
+    import classifier.frames as frames
+
+    whole = classify_frame(frame(), column="body")
+    cleaned = clean_frame(frame(), column="body", labels=True)
+    monkeypatch.setattr(frames, "BATCH_LINES", 5)
+    assert [len(batch) for batch in frames._batches(list(enumerate(["a\nb\nc", "d\ne", "f", "g\nh\ni\nj\nk\nl"])))] == [2, 1, 1]
+    pd.testing.assert_frame_equal(classify_frame(frame(), column="body"), whole, atol=1e-6)
+    pd.testing.assert_frame_equal(clean_frame(frame(), column="body", labels=True), cleaned)
+
+
+def test_counting_site_repeats_names_a_missing_text_column() -> None:
+    from classifier.frames import count_frame_site_repeats
+
+    with pytest.raises(InputError, match="no column 'nope'"):
+        count_frame_site_repeats(pd.DataFrame({"domain": ["a.org"], "text": ["x"]}), column="nope")

@@ -64,3 +64,11 @@ def test_a_missing_import_names_what_failed_and_the_install(monkeypatch: pytest.
     message = str(caught.value)
     assert "trafilatura" in message and "pip install -U 'newsclean[html]'" in message
     assert "halted" in message  # the import error itself, not only the advice
+
+
+def test_a_lone_surrogate_does_not_cost_the_rest_of_the_page() -> None:
+    # Text decoded with errors="surrogateescape" can hold one; lxml stopped at it.
+    broken = PAGE.replace("Thursday", "Thurs\udcffday", 1)
+    lines = extract_text(broken).splitlines()
+    assert len(lines) == len(extract_text(PAGE).splitlines())
+    assert lines[0] == PARAGRAPHS[0].replace("Thursday", "Thurs\ufffdday", 1)
