@@ -31,28 +31,41 @@ def _read_one(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     name = path.name.lower()
+    if path.is_dir():
+        raise DataError(f"{path} is a folder: give a CSV, JSONL or Parquet file of labelled paragraphs")
     if not path.is_file():
         raise DataError(f"{path}: no such file; give a CSV, JSONL or Parquet file of labelled paragraphs")
     try:
-        if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
-            frame = pd.read_json(path, lines=True, dtype=False)
-        elif name.endswith((".csv", ".csv.gz")):
-            frame = pd.read_csv(path, dtype={"doc_id": str, "text": str, "label": str}, keep_default_na=False)
+        if name.endswith(_JSONL_NAMES):
+            frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
+        elif name.endswith(_CSV_NAMES):
+            frame = pd.read_csv(
+                path, dtype={"doc_id": str, "text": str, "label": str}, keep_default_na=False, encoding="utf-8-sig"
+            )
+            if len(frame.columns) == 1 and any(mark in str(frame.columns[0]) for mark in ";\t"):
+                mark = "semicolons" if ";" in str(frame.columns[0]) else "tabs"
+                raise DataError(f"{path}: its columns are separated by {mark}: write the CSV with commas")
         elif name.endswith(".parquet"):
             frame = pd.read_parquet(path)
         else:
-            raise DataError(f"{path}: unknown file type; use .csv, .jsonl or .parquet")
+            raise DataError(f"{path}: unknown file type; use .csv, .jsonl or .parquet (.gz or .zst for the first two)")
     except DataError:
         raise
     except (ValueError, OSError, UnicodeDecodeError) as error:
         where = _first_bad_json_line(path) if name.endswith((".jsonl", ".ndjson")) else None
         if where is not None:
-            raise DataError(f"{path}, line {where[0]}: not valid JSON ({where[1]}): fix or remove the line") from None
-        raise DataError(f"{path}: cannot be read as a table ({error}); check that it is valid UTF-8 {path.suffix}") from None
+            raise DataError(f"{path}, line {where[0]}: not valid JSON ({where[1]}): fix the line") from None
+        # One line: pandas' messages may hold line breaks.
+        reason = " ".join(str(error).split())
+        raise DataError(f"{path}: cannot be read as a table ({reason}); check that it is valid UTF-8 {path.suffix}") from None
     frame["source_file"] = path.name
     # Line numbers that a person can find in the file: 1-based, after a CSV header.
-    frame["source_row"] = range(2, len(frame) + 2) if name.endswith((".csv", ".csv.gz")) else range(1, len(frame) + 1)
+    frame["source_row"] = range(2, len(frame) + 2) if name.endswith(_CSV_NAMES) else range(1, len(frame) + 1)
     return frame
+
+
+_JSONL_NAMES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson", ".ndjson.gz", ".ndjson.zst")
+_CSV_NAMES = (".csv", ".csv.gz", ".csv.zst")
 
 
 def plain_value(value: object) -> object:
@@ -65,7 +78,7 @@ def _first_bad_json_line(path: Path) -> tuple[int, str] | None:
     import json
 
     try:
-        with open(path, encoding="utf-8") as stream:
+        with open(path, encoding="utf-8-sig") as stream:
             for number, line in enumerate(stream, start=1):
                 if not line.strip():
                     continue
@@ -81,8 +94,12 @@ def _first_bad_json_line(path: Path) -> tuple[int, str] | None:
 
 
 def is_context_label(label: object) -> bool:
-    """An empty label marks a context row."""
-    return label is None or label == "" or (isinstance(label, float) and label != label)
+    """An empty label marks a context row (None, NaN, pandas' NA or "")."""
+    import pandas as pd
+
+    if label is None or label is pd.NA:
+        return True
+    return (isinstance(label, str) and label == "") or (isinstance(label, float) and label != label)
 
 
 def labelled_mask(frame: pd.DataFrame) -> np.ndarray:
@@ -102,7 +119,7 @@ def validate(frame: pd.DataFrame) -> pd.DataFrame:
         return f"in row {row + 1}"
 
     for row, label in enumerate(frame["label"].tolist()):
-        if label not in LABELS and not is_context_label(label):
+        if not is_context_label(label) and label not in LABELS:
             raise UnknownLabelError(label, where=where(row))
     for row, text in enumerate(frame["text"].tolist()):
         if not isinstance(text, str) or not text.strip():
@@ -120,9 +137,15 @@ def validate(frame: pd.DataFrame) -> pd.DataFrame:
     duplicated = frame.duplicated(["doc_id", "position"], keep=False)
     if duplicated.any():
         row = int(duplicated.to_numpy().argmax())
+        doc_id, position = frame["doc_id"].iloc[row], frame["position"].iloc[row]
+        same = (frame["doc_id"] == doc_id).to_numpy() & duplicated.to_numpy()
+        second = int(np.flatnonzero(same & (positions == positions.iloc[row]).to_numpy())[1])
+        hint = ""
+        if "source_file" in frame.columns and frame["source_file"].iloc[row] != frame["source_file"].iloc[second]:
+            hint = " (two files that number their documents alike: give each file's doc_ids a prefix of their own)"
         raise DataError(
-            f"doc_id {frame['doc_id'].iloc[row]!r} position {plain_value(frame['position'].iloc[row])!r} appears twice "
-            f"({where(row)}): each paragraph of a document needs its own position"
+            f"doc_id {doc_id!r} position {plain_value(position)!r} appears twice ({where(row)} and {where(second)}): "
+            f"each paragraph of a document needs its own position{hint}"
         )
     return frame
 

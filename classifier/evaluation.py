@@ -123,7 +123,9 @@ def _scores(target: np.ndarray, predicted: np.ndarray) -> tuple[dict[str, LabelS
         recall = true_positive / support if support else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_label[label] = LabelScores(float(precision), float(recall), float(f1), int(support))
-        if support:
+        # A label that is absent counts only when it was predicted: its false alarms
+        # (F1 0) must weigh, but a label nobody needed or used says nothing.
+        if support or predicted_count:
             f1s.append(f1)
     return per_label, float(np.mean(f1s)) if f1s else 0.0, confusion.tolist()
 

@@ -213,7 +213,12 @@ def _group_folds(groups: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.nd
 
     n_groups = len(np.unique(groups))
     if n_groups < 2:
-        raise DataError("training needs paragraphs from at least two documents or sites")
+        raise DataError(
+            "every row falls in one group (one site, or one value of the grouping column), and the folds need two "
+            "or more: group by document instead (--groups doc_id)"
+            if len(groups)
+            else "training needs paragraphs from at least two documents or sites"
+        )
     splitter = GroupKFold(n_splits=min(folds, n_groups))
     return list(splitter.split(np.zeros(len(groups)), groups=groups))
 

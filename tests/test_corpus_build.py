@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from classifier.corpus.sources import CORPORA, default_corpora_dir
+from classifier.errors import InputError
 
 CORPORA_DIR = default_corpora_dir()
 if not all((CORPORA_DIR / name).is_dir() for name in CORPORA):
@@ -24,6 +25,7 @@ if not all((CORPORA_DIR / name).is_dir() for name in CORPORA):
 
 from classifier.corpus.build import (  # noqa: E402 - only importable work after the skip
     LabelConflictError,
+    LabelJoinError,
     StaleLabelError,
     build_corpus,
     export_aligned_labels,
@@ -160,9 +162,16 @@ def test_review_batches_round_trip(built, tmp_path: Path) -> None:
     assert ingested.answered == ingested.written == min(5, len(keys))
     joined = join_labels(built.paragraphs_path, labels, tmp_path / "labelled.parquet")
     assert joined.by_method["reviewed"] == ingested.written
-    # Reviewed paragraphs are not offered again.
-    again = make_review_batches(built.paragraphs_path, labels, review, batch_size=50)
+    # Reviewed paragraphs are not offered again; the next round goes to a folder of its
+    # own, since its ids would name other paragraphs than the first round's.
+    with pytest.raises(InputError, match="already holds review batches"):
+        make_review_batches(built.paragraphs_path, labels, review, batch_size=50)
+    again = make_review_batches(built.paragraphs_path, labels, tmp_path / "review2", batch_size=50)
     assert again.items == stats.items - ingested.written
+    with pytest.raises(InputError, match="no such label folder"):
+        make_review_batches(built.paragraphs_path, tmp_path / "nosuch", tmp_path / "review3", batch_size=50)
+    with pytest.raises(LabelJoinError, match="no such folder"):
+        join_labels(built.paragraphs_path, tmp_path / "nosuch", tmp_path / "labelled.parquet")
 
 
 def test_propagated_labels_judge_the_model_but_do_not_train_it(built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

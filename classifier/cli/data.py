@@ -35,9 +35,13 @@ def build_command(
     """
     from classifier.corpus import build_corpus, join_labels
 
+    if output.exists() and not output.is_dir():
+        raise fail(f"{output} is a file: give a folder for the build (--output)")
     stats = build_corpus(corpora, output, jobs=jobs, limit=limit)
     typer.echo(f"built {stats.rows} paragraphs from {sum(stats.pages.values())} pages into {output}", err=True)
-    if limit is None:
+    if limit is not None:
+        typer.echo("labels not joined: a --limit build holds only some pages (build without it to join)", err=True)
+    else:
         joined = join_labels(output / "paragraphs.parquet", labels, output / "labelled.parquet")
         typer.echo(
             f"joined {joined.rows} labelled paragraphs {joined.by_label} {joined.by_method}; "
@@ -81,7 +85,15 @@ def review_command(
     from classifier.corpus import make_review_batches
 
     stats = make_review_batches(build / "paragraphs.parquet", labels, output, batch_size=batch_size)
-    typer.echo(str(stats))
+    if not stats.items:
+        typer.echo("nothing left to review: every paragraph that needs reading has a reviewed label")
+        return
+    reasons = ", ".join(f"{count:,} {reason}" for reason, count in sorted(stats.by_reason.items()))
+    typer.echo(
+        f"{stats.items:,} paragraphs on {stats.pages:,} pages in {stats.batches} batch"
+        f"{'' if stats.batches == 1 else 'es'} in {output} ({reasons}); label each batch_NNN.md, then "
+        f"newsclean data ingest {output}/batch_NNN.keys.jsonl ANSWERS -o {labels}/reviewed_NNN.jsonl"
+    )
 
 
 @app.command("ingest")
@@ -117,7 +129,12 @@ def card_command(
     """
     from classifier.corpus.card import dataset_card
 
-    typer.echo(dataset_card(build / "labelled.parquet", sorted(authored.glob("*.jsonl"))))
+    labelled = build / "labelled.parquet"
+    if not labelled.is_file():
+        raise fail(f"{labelled}: no such file; run 'newsclean data join' (or 'data build') first")
+    if not authored.is_dir():
+        raise fail(f"{authored}: no such folder of authored JSONL files (give it with --authored)")
+    typer.echo(dataset_card(labelled, sorted(authored.glob("*.jsonl"))))
 
 
 @app.command("gate")
@@ -163,6 +180,8 @@ def gate_command(
             f"{gate_file} is a gate on the held-out corpus pages, not on a file: give another --file for a gate on this file"
         )
     split_file = split_file or pinned_file
+    if split_file is not None and extractors is not None:
+        raise fail("--extractors chooses the corpus pages' extractions: a gate on a file (--split-file) holds its own rows")
     if split_file is not None:
         split = gate.file_split(split_file)
         source = str(split_file)

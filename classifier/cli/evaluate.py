@@ -3,6 +3,7 @@ cross-validated figures of the training recipe."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -18,7 +19,9 @@ def evaluate_command(
     min_confidence: float | None = typer.Option(
         None, "--min-confidence", min=0.0, max=1.0, help="Threshold for clean (default: the model's)."
     ),
-    json_output: Path | None = typer.Option(None, "--json", help="Also write the full report as JSON here."),
+    json_output: Path | None = typer.Option(
+        None, "--json", help="Also write the full report as JSON here (- prints it, the tables going to stderr)."
+    ),
     fail_under: float | None = typer.Option(None, "--fail-under", min=0.0, max=1.0, help="Exit 1 when macro-F1 is below this."),
     cross_validate: bool = typer.Option(
         False, "--cross-validate", help="Train and score fold by fold, folds grouped by --groups (no --model)."
@@ -47,11 +50,23 @@ def evaluate_command(
         raise fail("choose one of --cross-validate and --cross-corpus")
     if trains and (model is not None or min_confidence is not None):
         raise fail("--model and --min-confidence score a trained model: --cross-validate and --cross-corpus train their own")
-    if json_output is not None:
+    if score_authored and not cross_validate:
+        raise fail("--score-authored applies to --cross-validate: a plain evaluate scores every row it is given")
+    to_stdout = json_output is not None and str(json_output) == "-"
+    if json_output is not None and not to_stdout:
+        if json_output.resolve() in {path.resolve() for path in data}:
+            raise fail(f"--json {json_output} is one of the labelled files: write the report to another file")
         check_writable(json_output)  # before the work, which may take minutes
     table = read_labelled(data)
     if groups not in table.columns:
         raise fail(f"no column {groups!r} for --groups: name one of {', '.join(map(str, table.columns))}")
+    if cross_validate and table[groups].nunique() < 2:
+        raise fail(
+            f"every row has the same {groups} ({table[groups].iloc[0]}), and the folds need two or more groups: "
+            "add --groups doc_id to keep each document within one fold"
+        )
+    # With --json -, the JSON is the output and the tables go to standard error.
+    echo = functools.partial(typer.echo, err=to_stdout)
     if encipher:
         if cross_corpus or cross_validate:
             raise fail("--encipher scores a trained model: leave out --cross-validate and --cross-corpus")
@@ -64,8 +79,8 @@ def evaluate_command(
 
         reports = run_cross_corpus(table, groups_column=groups)
         for corpus, report in reports.items():
-            typer.echo(f"== trained without {corpus}, scored on {corpus}")
-            typer.echo(report.render() + "\n")
+            echo(f"== trained without {corpus}, scored on {corpus}")
+            echo(report.render() + "\n")
             results[corpus] = report.to_dict()
         macro = min(report.macro_f1 for report in reports.values())
     else:
@@ -75,15 +90,17 @@ def evaluate_command(
             report = run_cross_validation(table, groups_column=groups, folds=folds, score_authored=score_authored).report
             used = min(folds, table[groups].nunique())
             fewer = f" (asked for {folds}; there are only {used} groups)" if used < folds else ""
-            typer.echo(f"== {used}-fold cross-validation grouped by {groups}{fewer}")
+            echo(f"== {used}-fold cross-validation grouped by {groups}{fewer}")
         else:
             from classifier.evaluation import evaluate
 
             report = evaluate(load(model), table, min_confidence=min_confidence)
-        typer.echo(report.render())
+        echo(report.render())
         results = report.to_dict()
         macro = report.macro_f1
-    if json_output is not None:
+    if to_stdout:
+        typer.echo(json.dumps(results, indent=2))
+    elif json_output is not None:
         write_output(json.dumps(results, indent=2) + "\n", json_output)
     if fail_under is not None and macro < fail_under:
         raise fail(f"macro-F1 {macro:.4f} is below --fail-under {fail_under}")

@@ -35,6 +35,12 @@ def train_command(
     if groups_column not in frame.columns:
         raise InputError(f"no column {groups_column!r} for --groups: name one of {', '.join(map(str, frame.columns))}")
     groups = frame[groups_column].nunique()
+    if groups < 2 and frame["doc_id"].nunique() > 1:
+        # One site's labels: the folds can still keep each document whole.
+        raise InputError(
+            f"every row has the same {groups_column} ({frame[groups_column].iloc[0]}), and the folds need two or more "
+            "groups: add --groups doc_id to keep each document within one fold"
+        )
     if 2 <= groups < folds:
         typer.echo(f"{folds} folds asked for, but there are only {groups} groups: using {groups}", err=True)
         folds = groups

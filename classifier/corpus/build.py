@@ -349,8 +349,8 @@ def load_labels(labels_dir: str | Path) -> dict[str, dict[Key, tuple[dict, str]]
                 conflicts.append(f"{key}: {seen[0]['label']!r} ({seen[1]}) vs {row['label']!r} ({where})")
     if conflicts:
         raise LabelConflictError(
-            f"{len(conflicts)} key(s) carry two different {METHODS} labels of the same "
-            "method; keep one row per key (fix or delete the wrong row), e.g.:\n  " + "\n  ".join(conflicts[:20])
+            f"{len(conflicts)} key(s) carry two different labels of one method (two aligned or two reviewed rows); "
+            "keep one row per key (fix or delete the wrong row), e.g.:\n  " + "\n  ".join(conflicts[:20])
         )
     return by_method
 
@@ -472,6 +472,13 @@ def join_labels(
     when a key is not in the build or its text_hash differs, LabelConflictError when a
     key has two different labels of the same method, LabelFormatError on bad rows.
     """
+    if not label_files(labels_dir):
+        # Joining nothing would empty the earlier join's tables, and training on them
+        # would go on without a word.
+        where = "no such folder" if not Path(labels_dir).is_dir() else "no .jsonl or .jsonl.gz label files in it"
+        raise LabelJoinError(f"{labels_dir}: {where}; give the committed labels with --labels (datasets/labels)")
+    if not Path(paragraphs_parquet).is_file():
+        raise LabelJoinError(f"{paragraphs_parquet}: no such build; run 'newsclean data build' first")
     labels = load_labels(labels_dir)
     merged = merge_methods(labels)
 

@@ -21,6 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from classifier.errors import InputError
+
 from .align import NON_REPORTING, REPORTING, UNCERTAIN, tokens
 from .build import LABELS, Key, _key, load_labels, read_label_rows, write_label_rows
 
@@ -100,6 +102,8 @@ def select_for_review(
     extractor: str = "trafilatura_recall",
 ) -> tuple[dict[tuple[str, str, str], list[dict]], dict[Key, str]]:
     """(docs, selected key -> reason) for the paragraphs that still need reading."""
+    if not Path(paragraphs_parquet).is_file():
+        raise InputError(f"{paragraphs_parquet}: no such build; run 'newsclean data build' first")
     reviewed = set(load_labels(labels_dir)["reviewed"])
     wanted = {extractor, APPEAL_EXTRACTOR}
     table = pq.read_table(paragraphs_parquet)
@@ -159,7 +163,7 @@ Label every **[id]** line with one of `reporting`, `donation_appeal`, `ui_residu
 for context only. Decide from the paragraph and its neighbours, a page at a time.
 
 Answers: one line per id, `<id><TAB><label>`, in a text file; then
-`ingest_review("batch_{batch:03d}.keys.jsonl", answers, "datasets/labels/reviewed.jsonl")`.
+`newsclean data ingest batch_{batch:03d}.keys.jsonl ANSWERS -o datasets/labels/reviewed_NNN.jsonl`.
 """
 
 
@@ -183,6 +187,16 @@ def make_review_batches(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
+    earlier = sorted(Path(out_dir).glob("batch_*.keys.jsonl")) if Path(out_dir).is_dir() else []
+    if earlier:
+        # New batches would reuse the ids of the old ones for other paragraphs, and
+        # answers written for an old batch would go in against the new keys.
+        raise InputError(
+            f"{out_dir} already holds review batches ({earlier[0].name} ...): ingest their answers, then write the "
+            "next round to another folder (--output) or remove this one"
+        )
+    if not Path(labels_dir).is_dir():
+        raise InputError(f"{labels_dir}: no such label folder (give the committed labels with --labels)")
     docs, selected = select_for_review(paragraphs_parquet, labels_dir, extractor=extractor)
 
     by_page: dict[tuple[str, str], list[Key]] = defaultdict(list)
@@ -211,9 +225,6 @@ def make_review_batches(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    # Old batches would mix with new ones and their ids would no longer match.
-    for stale in [*out.glob("batch_*.md"), *out.glob("batch_*.keys.jsonl")]:
-        stale.unlink()
 
     width = max(3, len(str(batch_size)))
     written: list[Path] = []
@@ -314,7 +325,7 @@ def ingest_review(
     answers: dict[str, str] = {}
     problems: list[str] = []
     try:
-        answer_lines = Path(answers_file).read_text(encoding="utf-8").splitlines()
+        answer_lines = Path(answers_file).read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise ReviewAnswerError(f"{answers_file}: cannot be read as answers ({error})") from None
     for number, line in enumerate(answer_lines, start=1):
@@ -339,8 +350,12 @@ def ingest_review(
         raise ReviewAnswerError(
             f"{len(problems)} problem(s) in {answers_file}; fix them and ingest again:\n  " + "\n  ".join(problems[:20])
         )
+    if not answers:
+        raise ReviewAnswerError(f"{answers_file} holds no answers: write one '<id><TAB><label>' line per paragraph")
 
     out = Path(out_labels_file)
+    if out.is_dir():
+        raise ReviewAnswerError(f"{out} is a folder: name the label file to write, such as {out}/reviewed_NNN.jsonl")
     existing: dict[Key, dict] = {}
     if out.exists():
         for _, row in read_label_rows(out):
