@@ -30,6 +30,7 @@ from typing import IO, Any
 from classifier.bulk.names import CORPUS_SUFFIXES, compression_of, corpus_format
 from classifier.bulk.names import is_corpus as is_corpus  # re-exported
 from classifier.errors import InputError
+from classifier.files import move_into_place
 
 TEXT_SUFFIXES = (".txt",)
 HTML_SUFFIXES = (".html", ".htm")
@@ -508,7 +509,7 @@ class StreamSink:
     def finish(self, destination: Path) -> None:
         self.commit()
         self.close()
-        os.replace(self.path, destination)
+        move_into_place(self.path, destination)
 
 
 class StdoutSink:
@@ -595,7 +596,7 @@ class ParquetSink:
                     pending, rows, size = [], 0, 0
             if pending:
                 writer.write_table(pa.concat_tables(pending), row_group_size=rows)
-        os.replace(joined, destination)
+        move_into_place(joined, destination)
 
 
 class FolderSink:

@@ -58,6 +58,7 @@ from classifier.bulk.process import (
 )
 from classifier.bulk.report import CorpusReport
 from classifier.errors import InputError, NewscleanError
+from classifier.files import check_writable
 from classifier.labels import REPORTING, as_labels
 
 STATE_VERSION = 1
@@ -176,6 +177,8 @@ def _check(job: CorpusJob) -> str:
         raise InputError(f"min_confidence must lie between 0 and 1, got {job.min_confidence}")
     if job.removed is not None and job.mode != "clean":
         raise InputError("--removed applies to clean: classify removes nothing")
+    if job.removed is not None:
+        check_writable(Path(job.removed))
     if job.jobs is not None and job.jobs < 1:
         raise InputError(f"--jobs must be 1 or more, not {job.jobs}")
     if job.output is None:

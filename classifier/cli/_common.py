@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any, TypeVar
 import typer
 
 from classifier.errors import InputError, NewscleanError
+from classifier.files import check_folder_takes_files, check_writable, write_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -156,30 +156,6 @@ def read_text(source: str) -> str:
         ) from None
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def check_writable(destination: Path) -> None:
-    """Refuse, before any work, a file that could not be written: a folder's name, or
-    a place this user may not write in."""
-    if destination.is_dir():
-        raise InputError(f"{destination} is a folder: give a file name")
-    _check_folder_takes_files(destination, destination.parent)
-
-
-def _check_folder_takes_files(destination: Path, folder: Path) -> None:
-    """Refuse ``destination`` when ``folder`` (or, where it is still to be made, the
-    nearest folder above it that exists) may not take new files."""
-    folder = folder.resolve()
-    while not folder.exists():
-        folder = folder.parent
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write {destination}: no permission to write in {folder}")
-
-
 def check_model_folder(destination: Path) -> None:
     """Refuse, before training, a model destination that is a file or a folder of
     other things (a model folder is replaced; an empty or new one is fine)."""
@@ -189,30 +165,17 @@ def check_model_folder(destination: Path) -> None:
         raise InputError(f"{destination} holds other files: give a new or empty folder, or a model folder to replace")
     # The model is staged beside its folder, then renamed into place: the folder
     # above must take new files.
-    _check_folder_takes_files(destination, destination.parent)
+    check_folder_takes_files(destination, destination.parent)
 
 
 def write_output(text: str, destination: Path | None) -> None:
-    """Write to stdout, or to ``destination`` through a temporary file renamed when done."""
+    """Write to stdout, or to ``destination`` whole (``classifier.files``)."""
     if destination is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     check_writable(destination)
-    try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
-    except OSError as error:
-        raise InputError(f"cannot write {destination}: {error.strerror or error}") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        # mkstemp makes the file private (0600); give it the mode a plain open would.
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, destination)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_file(text, destination)
 
 
 #: Names that say "structured data" or "compressed": read as one article's text they

@@ -31,6 +31,7 @@ from classifier.cli._common import (
     write_output,
 )
 from classifier.errors import InputError
+from classifier.files import check_writable, write_file
 from classifier.labels import LABELS, REPORTING
 
 CORPUS_HELP = "a folder of .txt files, or a .jsonl(.gz/.zst), .csv or .parquet file"
@@ -117,6 +118,8 @@ def clean_command(
         **{"--text-column": text_column, "--labels": labels, "--resume": resume, "--on-error skip": on_error is OnError.skip}
     )
     check_article_paths(source, output, removed, report)
+    if removed is not None:
+        check_writable(removed)  # before the work, as the output is
     from classifier.api import clean_document
 
     text = read_article(source, html=html)
@@ -148,19 +151,4 @@ def _write_removed(spans: list, cleaned: object, source: str, destination: Path)
         }
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")
     data = compress_block("".join(lines).encode("utf-8"), compression_of(destination))
-    _write_bytes(data, destination)
-
-
-def _write_bytes(data: bytes, destination: Path) -> None:
-    import os
-    import tempfile
-
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, destination)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_file(data, destination)

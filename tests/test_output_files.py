@@ -1,0 +1,70 @@
+"""Where output lands: a link's target (the link stays), a device or a pipe written
+into (never replaced by a file), and a place that cannot take it refused before work."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import classifier
+from classifier.cli import app
+from tests.conftest import SEED
+
+runner = CliRunner()
+CLEANED = classifier.clean(SEED.read_text(encoding="utf-8"))
+
+
+def invoke(*args: object):
+    return runner.invoke(app, [str(arg) for arg in args])
+
+
+def test_a_link_is_written_through_and_stays_a_link(tmp_path: Path) -> None:
+    real = tmp_path / "real.txt"
+    real.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    result = invoke("clean", SEED, "-o", link)
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and real.read_text(encoding="utf-8") == CLEANED
+
+
+def test_a_corpus_written_to_a_link_keeps_the_link(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": 1, "text": SEED.read_text(encoding="utf-8")}) + "\n", encoding="utf-8")
+    real = tmp_path / "elsewhere" / "real.jsonl"
+    real.parent.mkdir()
+    real.write_text("", encoding="utf-8")
+    link = tmp_path / "out.jsonl"
+    link.symlink_to(real)
+    result = invoke("clean", source, "-o", link)
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and json.loads(real.read_text(encoding="utf-8"))["text"] == CLEANED
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
+def test_a_named_pipe_is_written_into_not_replaced(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text(encoding="utf-8")))
+    reader.start()
+    result = invoke("clean", SEED, "-o", pipe)
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert received == [CLEANED]
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+
+
+def test_removed_into_a_folder_is_refused_before_the_work(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": 1, "text": "Share"}) + "\n", encoding="utf-8")
+    for arguments in ([SEED], [source, "-o", tmp_path / "out.jsonl"]):
+        result = invoke("clean", *arguments, "--removed", tmp_path)
+        assert result.exit_code == 1 and f"{tmp_path} is a folder: give a file name" in result.output
+        assert not (tmp_path / "out.jsonl").exists()
