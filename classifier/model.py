@@ -18,6 +18,7 @@ import math
 import os
 import tempfile
 import warnings
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -274,7 +275,21 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise ModelError(f"cannot read {path}: {error.strerror or error}; check that this user may read it") from None
+    return digest.hexdigest()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ModelError(f"cannot read {path}: {error.strerror or error}; check that this user may read it") from None
 
 
 def _canonical(manifest: dict[str, Any]) -> str:
@@ -369,18 +384,25 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"no model at {folder}: expected {MANIFEST} there. Train one with "
             f"'newsclean train DATA --output {folder}', or leave --model out to use the shipped model"
         )
-    raw = manifest_path.read_text(encoding="utf-8", errors="replace")
+    raw = _read(manifest_path).decode("utf-8", errors="replace")
     try:
         manifest = json.loads(raw)
     except json.JSONDecodeError as error:
         raise ModelIntegrityError(
             f"{manifest_path} is not valid JSON ({error.msg}): the model folder is damaged; retrain or reinstall it"
         ) from None
+    except RecursionError:
+        raise ModelIntegrityError(f"{manifest_path} is not a model manifest (nested too deep): retrain or reinstall it") from None
     if not isinstance(manifest, dict):
         raise ModelIntegrityError(f"{manifest_path} is not a model manifest: retrain or reinstall it")
     version = manifest.get("format_version")
-    if not isinstance(version, int):
+    if version is None:
         raise ModelFormatError(f"{manifest_path} has no format_version: it was not written by newsclean")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ModelIntegrityError(
+            f"{manifest_path} gives format_version {version!r}, not a whole number: the manifest was damaged or not "
+            "written by newsclean; retrain or reinstall the model"
+        )
     if version > FORMAT_VERSION:
         raise ModelFormatError(
             f"{folder} uses model format {version}, newer than this newsclean reads "
@@ -396,10 +418,14 @@ def load_model_folder(path: str | os.PathLike[str]) -> Model:
     folder = Path(path)
     manifest = read_manifest(folder)
     files = manifest.get("files", {})
+    if not isinstance(files, dict):
+        raise ModelIntegrityError(f"{folder / MANIFEST} does not list the model's files: retrain or reinstall it")
     for name in ARTIFACT_FILES:
         file_path = folder / name
         if not file_path.is_file():
-            raise ModelIntegrityError(f"{file_path} is missing: the model folder is incomplete")
+            raise ModelIntegrityError(
+                f"{file_path} is missing (or not a plain file): the model folder is incomplete; retrain or reinstall it"
+            )
         if _sha256(file_path) != files.get(name):
             raise ModelIntegrityError(
                 f"{file_path} does not match the checksum in {MANIFEST}: the file was changed "
@@ -417,10 +443,97 @@ def load_model_folder(path: str | os.PathLike[str]) -> Model:
         raise ModelFormatError(f"{folder} has model format {manifest['format_version']}, which no newsclean wrote: retrain it")
     _warn_on_version_mismatch(manifest, folder)
     try:
-        return loader(folder, manifest)
-    except (KeyError, ValueError, TypeError) as error:
+        model = loader(folder, manifest)
+    except (KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError, MemoryError) as error:
         # A manifest or array that passed its checksum yet lacks a part: written by hand.
         raise ModelIntegrityError(f"{folder} lacks a part a model needs ({error}): retrain or reinstall it") from None
+    problem = structure_problem(model)
+    if problem is not None:
+        # Checksums prove only that the files are the ones the manifest names; a
+        # folder written by hand can be consistent and still not be a model.
+        raise ModelIntegrityError(f"{folder} is not a working model ({problem}): retrain or reinstall it")
+    return model
+
+
+def structure_problem(model: Model) -> str | None:
+    """What makes ``model`` unable to predict as trained, or None: every array of a
+    real floating type, finite, of the shape the others and the features imply."""
+    from classifier.features import N_SHAPE, TOKENIZERS, FeatureSpace
+
+    manifest = model.manifest
+    k = len(model.labels)
+    for name in ("site_repeats", "story_support", "vocabulary_coverage", "block_at_end"):
+        if name in manifest and not isinstance(manifest[name], bool):
+            return f"{name} is {manifest[name]!r}, not true or false"
+    if model.stage1_link not in ("softmax", "ovr"):
+        return f"stage1_link {model.stage1_link!r} is neither softmax nor ovr"
+    if model.tokenizer not in TOKENIZERS:
+        return f"tokenizer {model.tokenizer!r} is not one of {', '.join(TOKENIZERS)}"
+    buckets = manifest.get("n_buckets")
+    if not isinstance(buckets, int) or isinstance(buckets, bool) or not 1 <= buckets <= 1 << 30:
+        return f"n_buckets {buckets!r} is not a whole number from 1 to 2**30"
+    threshold = manifest.get("default_min_confidence", 0.5)
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0.0 <= threshold <= 1.0:
+        return f"default_min_confidence {threshold!r} is not a number from 0 to 1"
+    if not all(isinstance(token, str) for token in model.vocabulary):
+        return "the vocabulary holds something other than words"
+    empty = np.zeros(0, dtype=np.int64)
+    width = context_features(
+        np.zeros((0, k)),
+        np.zeros((0, N_SHAPE)),
+        [],
+        lengths=empty,
+        site_repeats=np.zeros(0) if model.site_repeats else None,
+        story=story_support(empty, empty, empty, np.zeros(0)) if model.story_support else None,
+        coverage=vocabulary_coverage(empty, empty, np.zeros((0, N_SHAPE)), 1) if model.vocabulary_coverage else None,
+    ).shape[1]
+    expected: dict[str, tuple[int, ...]] = {
+        "token_coef": (FeatureSpace(len(model.vocabulary), buckets).size, k),
+        "shape_coef": (N_SHAPE, k),
+        "shape_mean": (N_SHAPE,),
+        "shape_scale": (N_SHAPE,),
+        "stage1_intercept": (k,),
+        "context_mean": (width,),
+        "context_scale": (width,),
+    }
+    arrays: dict[str, np.ndarray] = {name: getattr(model, name) for name in expected}
+    if not model.layers:
+        return "stage two has no layer"
+    inputs = width
+    for number, (weights, bias) in enumerate(model.layers):
+        outputs = weights.shape[1] if weights.ndim == 2 else -1
+        expected[f"layer{number}_weights"], expected[f"layer{number}_bias"] = (inputs, outputs), (outputs,)
+        arrays[f"layer{number}_weights"], arrays[f"layer{number}_bias"] = weights, bias
+        inputs = outputs
+    if inputs != k:
+        return f"stage two ends in {inputs} outputs, not one per label ({k})"
+    if model.class_bias is not None:
+        expected["class_bias"], arrays["class_bias"] = (k,), np.asarray(model.class_bias)
+    if model.block_layer is not None:
+        if model.block_mean is None or model.block_scale is None:
+            return "the block pass lacks the mean or scale of its features"
+        blocks = block_features(np.zeros((0, k)), empty, at_end=model.block_at_end).shape[1]
+        expected.update(block_weights=(blocks, k), block_bias=(k,), block_mean=(blocks,), block_scale=(blocks,))
+        arrays.update(
+            block_weights=model.block_layer[0],
+            block_bias=model.block_layer[1],
+            block_mean=model.block_mean,
+            block_scale=model.block_scale,
+        )
+    for name, shape in expected.items():
+        array = arrays[name]
+        if array.dtype.kind != "f":
+            return f"{name} holds {array.dtype} values, not floating-point numbers"
+        if array.shape != shape:
+            return f"{name} has shape {array.shape}, where this model needs {shape}"
+        if not np.isfinite(array).all():
+            return f"{name} holds values that are not finite"
+    for name in ("shape_scale", "context_scale", "block_scale"):
+        if name in arrays and (arrays[name] <= 0).any():
+            return f"{name} holds values that are not above 0"
+    if not (np.isfinite(model.temperature) and model.temperature > 0):
+        return f"the temperature {model.temperature} is not a positive number"
+    return None
 
 
 def _warn_on_version_mismatch(manifest: dict[str, Any], folder: Path) -> None:
@@ -452,7 +565,11 @@ def _release(version: str) -> tuple[int, ...]:
 
 
 def _load_v1(folder: Path, manifest: dict[str, Any]) -> Model:
-    tokens = json.loads((folder / VOCABULARY).read_text(encoding="utf-8"))
+    tokens = json.loads(_read(folder / VOCABULARY).decode("utf-8"))
+    if not isinstance(tokens, list) or len(set(map(str, tokens))) != len(tokens):
+        raise ValueError("the vocabulary is not a list of distinct words")
+    if not isinstance(manifest["n_layers"], int) or isinstance(manifest["n_layers"], bool):
+        raise ValueError(f"n_layers {manifest['n_layers']!r} is not a whole number")
     with np.load(folder / WEIGHTS, allow_pickle=False) as arrays:
         data = {name: arrays[name] for name in arrays.files}
     layers = tuple((data[f"layer{number}_weights"], data[f"layer{number}_bias"]) for number in range(int(manifest["n_layers"])))
@@ -467,7 +584,7 @@ def _load_v1(folder: Path, manifest: dict[str, Any]) -> Model:
         context_mean=data["context_mean"],
         context_scale=data["context_scale"],
         layers=layers,
-        temperature=float(data["temperature"][0]),
+        temperature=float(data["temperature"].reshape(-1)[0]) if data["temperature"].size == 1 else float("nan"),
         class_bias=data.get("class_bias"),
         block_layer=(data["block_weights"], data["block_bias"]) if "block_weights" in data else None,
         block_mean=data.get("block_mean"),

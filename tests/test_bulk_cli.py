@@ -773,3 +773,12 @@ def test_a_small_corpus_runs_in_one_process_whatever_jobs_says(tmp_path: Path) -
     result = invoke("clean", source, "-o", tmp_path / "out.jsonl", "--jobs", 4)
     assert result.exit_code == 0, result.output
     assert "1 process)" in result.stderr  # starting four workers for five documents would cost more than it saves
+
+
+def test_a_folder_without_text_files_is_refused_not_cleaned_into_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "a.html").write_text("<p>Hi</p>", encoding="utf-8")
+    result = invoke("clean", folder, "-o", tmp_path / "out")
+    assert result.exit_code == 1 and "holds no .txt files that can be read" in result.output
+    assert not (tmp_path / "out").exists()

@@ -279,3 +279,35 @@ def test_a_corpus_report_may_not_overwrite_the_input_or_the_output(tmp_path: Pat
         result = invoke("clean", str(source), "--output", str(out), "--report", str(report))
         assert result.exit_code == 1 and "give the report a file of its own" in result.output
     assert source.read_bytes() == before and not out.exists()
+
+
+def test_html_without_an_article_is_an_error_not_an_empty_result() -> None:
+    result = invoke("clean", str(SEED), "--html")
+    assert result.exit_code == 1
+    assert "trafilatura found no article text" in result.output and "Without --html" in result.output
+    assert result.stdout == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("arguments", [["--help"], ["--version"]])
+def test_help_into_a_full_disk_is_one_line(arguments: list[str]) -> None:
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "classifier", *arguments], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60
+        )
+    assert done.returncode == 1
+    assert done.stderr == "Error: cannot write the output: No space left on device\n"
+
+
+def test_a_closed_standard_input_is_named() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        ["sh", "-c", f'"{sys.executable}" -m classifier clean - <&-'], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr == "Error: standard input is closed: give a file, or pipe the text in\n"

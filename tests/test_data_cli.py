@@ -55,3 +55,13 @@ def test_build_refuses_a_file_as_its_folder(tmp_path: Path) -> None:
     taken.write_text("x", encoding="utf-8")
     result = invoke("build", "--limit", 1, "-o", taken)
     assert result.exit_code == 1 and "is a file: give a folder for the build" in result.output
+
+
+def test_a_gate_file_that_is_not_one_is_named(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not json", encoding="utf-8")
+    listed = tmp_path / "list.json"
+    listed.write_text("[1]", encoding="utf-8")
+    for path, message in ((text, "cannot be read as a gate file"), (listed, "is not a gate file"), (tmp_path, "is a folder")):
+        result = invoke("gate", "--file", path)
+        assert result.exit_code == 1 and message in result.output, result.output

@@ -177,3 +177,75 @@ def test_a_model_from_a_newer_release_says_to_upgrade_and_the_cli_warns_in_one_l
     result = subprocess.run(command, capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Warning: model {folder} was trained with newsclean 9.9.0")
+
+
+def _resigned(folder: Path, *, manifest_change=None, array_change=None) -> None:
+    """Change a saved model as a hand would, then sign it again: the checksums pass,
+    and only the model's structure can tell."""
+    from classifier.model import _canonical, _manifest_checksum, _sha256
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if array_change is not None:
+        with np.load(folder / "weights.npz", allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+        array_change(arrays)
+        with open(folder / "weights.npz", "wb") as handle:
+            np.savez(handle, **arrays)
+        manifest["files"]["weights.npz"] = _sha256(folder / "weights.npz")
+    if manifest_change is not None:
+        manifest_change(manifest)
+    manifest["checksum"] = _manifest_checksum(manifest)
+    (folder / "manifest.json").write_text(_canonical(manifest))
+
+
+def _set(key, value):
+    return lambda manifest: manifest.__setitem__(key, value)
+
+
+def _array(name, make):
+    return lambda arrays: arrays.__setitem__(name, make(arrays[name]))
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"manifest_change": _set("stage1_link", "sigmoid")}, "stage1_link 'sigmoid'"),
+        ({"manifest_change": _set("n_buckets", 0)}, "n_buckets 0"),
+        ({"manifest_change": _set("story_support", "false")}, "story_support is 'false'"),
+        ({"manifest_change": _set("default_min_confidence", 5)}, "default_min_confidence 5"),
+        ({"manifest_change": _set("n_layers", 1)}, "stage two ends in"),
+        ({"manifest_change": _set("format_version", "3")}, "format_version '3', not a whole number"),
+        ({"manifest_change": _set("files", None)}, "does not list the model's files"),
+        ({"array_change": _array("temperature", lambda a: -a)}, "temperature"),
+        ({"array_change": _array("token_coef", lambda a: a[:-1])}, "token_coef has shape"),
+        ({"array_change": _array("context_scale", np.zeros_like)}, "context_scale holds values that are not above 0"),
+        ({"array_change": _array("shape_coef", lambda a: np.full_like(a, np.nan))}, "shape_coef holds values that are not finite"),
+        ({"array_change": _array("shape_mean", lambda a: a.astype(np.int64))}, "shape_mean holds int64 values"),
+    ],
+)
+def test_a_resigned_model_that_cannot_work_is_refused_naming_what_is_wrong(
+    small_model, tmp_path: Path, change: dict, problem: str
+) -> None:
+    folder = tmp_path / "m"
+    save_model(small_model, folder)
+    _resigned(folder, **change)
+    with pytest.raises((ModelFormatError, ModelIntegrityError), match="retrain or reinstall") as raised:
+        load_model_folder(folder)
+    assert problem in str(raised.value)
+
+
+def test_a_manifest_nested_too_deep_and_an_unreadable_file_are_model_errors(small_model, tmp_path: Path) -> None:
+    import os
+
+    from classifier import ModelError
+
+    folder = tmp_path / "m"
+    save_model(small_model, folder)
+    (folder / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ModelIntegrityError, match="nested too deep"):
+        load_model_folder(folder)
+    save_model(small_model, folder)
+    if os.geteuid() != 0:  # root reads whatever the mode says
+        (folder / "weights.npz").chmod(0)
+        with pytest.raises(ModelError, match="cannot read .*weights.npz"):
+            load_model_folder(folder)

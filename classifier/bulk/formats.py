@@ -85,6 +85,8 @@ def open_binary(path: Path) -> tuple[IO[bytes], _Counting]:
     """A decompressed binary stream of ``path`` and the counter of raw bytes read."""
     if str(path) == "-":
         # Standard input, uncompressed (a pipe from zcat or zstdcat decompresses).
+        if sys.stdin is None:
+            raise InputError("standard input is closed: give a file, or pipe the corpus in")
         raw = _Counting(sys.stdin.buffer, owned=False)
         return io.BufferedReader(raw, buffer_size=1 << 20), raw
     try:

@@ -52,4 +52,12 @@ def main() -> None:
     import warnings
 
     warnings.showwarning = _one_line_warning
-    app(prog_name="newsclean")
+    try:
+        app(prog_name="newsclean")
+    except OSError as error:
+        # Help or the version printed into a full disk or a closed pipe: the commands
+        # handle their own output; this is what is left.
+        import sys
+
+        print(f"Error: cannot write the output: {error.strerror or error}", file=sys.stderr)
+        raise SystemExit(1) from None

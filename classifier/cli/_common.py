@@ -138,6 +138,8 @@ def handle_errors(function: F) -> F:
 def read_text(source: str) -> str:
     """The UTF-8 text of a file, or of stdin for ``-``."""
     if source == "-":
+        if sys.stdin is None:
+            raise InputError("standard input is closed: give a file, or pipe the text in")
         data = sys.stdin.buffer.read()
         name = "standard input"
     else:
@@ -223,7 +225,14 @@ def read_article(source: str, *, html: bool) -> str:
     if html:
         from classifier.html import extract_text
 
-        return extract_text(text)
+        extracted = extract_text(text)
+        if text.strip() and not extracted:
+            # An empty result would read as "nothing to keep", and the text is lost.
+            name = "standard input" if source == "-" else source
+            raise InputError(
+                f"trafilatura found no article text in {name}: is it an HTML page? Without --html the text is cleaned as it is"
+            )
+        return extracted
     _refuse_json_lines(text, source)
     return text
 

@@ -165,6 +165,7 @@ def gate_command(
     """Check the model against the pinned quality floors on the fixed held-out split, or re-pin them.
 
     Example: newsclean data gate            (exit 1 when a figure is under its floor)
+
     Example: newsclean data gate --file tests/genre_gate.json
 
     Example: newsclean data gate --file tests/precision_gate.json

@@ -193,7 +193,14 @@ def check(gate: dict, split_hash_now: str, figures: dict[str, float], *, repin: 
 
 
 def pinned(path: str | Path) -> dict:
-    gate = json.loads(Path(path).read_text(encoding="utf-8"))
+    if Path(path).is_dir():
+        raise GateError(f"{path} is a folder: give the gate's JSON file with --file")
+    try:
+        gate = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise GateError(f"{path} cannot be read as a gate file ({error}): give a gate pinned with --pin") from None
+    if not isinstance(gate, dict) or not isinstance(gate.get("split", {}), dict):
+        raise GateError(f"{path} is not a gate file: give a gate pinned with --pin")
     if gate.get("format") != GATE_FORMAT:
         raise GateError(f"{path}: gate format {gate.get('format')!r}, this release reads {GATE_FORMAT}")
     split = gate.get("split", {})
