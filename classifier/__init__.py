@@ -36,6 +36,7 @@ __all__ = [
     "Prediction",
     "UnknownLabelError",
     "__version__",
+    "adapt",
     "classify",
     "clean",
     "clean_document",
@@ -51,6 +52,7 @@ __all__ = [
 # Imported on first use: training needs scikit-learn and the corpus tools pandas,
 # pyarrow, dask or trafilatura, while cleaning one article needs numpy alone.
 _LAZY = {
+    "adapt": "classifier.adaptation",
     "train": "classifier.training",
     "evaluate": "classifier.evaluation",
     "clean_html": "classifier.html",

@@ -52,7 +52,7 @@ SiteRepeatsOption = typer.Option(
 )
 
 
-def _model_folder(value: str) -> Path:
+def model_folder(value: str) -> Path:
     # A Path type would read "" as the current folder, and report a missing model there.
     if not value.strip():
         raise typer.BadParameter("the model folder is empty: name a folder, or leave --model out for the shipped model")
@@ -63,7 +63,7 @@ ModelOption = typer.Option(
     None,
     "--model",
     "-m",
-    parser=_model_folder,
+    parser=model_folder,
     metavar="DIR",
     help="Model folder (default: the model shipped with newsclean).",
     show_default=False,

@@ -34,3 +34,13 @@ def info_command(
     typer.echo(f"training data: {data.get('rows')} paragraphs in {data.get('documents')} documents, {data.get('label_counts')}")
     for name, figures in manifest.get("metrics", {}).items():
         typer.echo(f"{name}: " + ", ".join(f"{key} {value}" for key, value in figures.items()))
+    adapted = manifest.get("adapted")
+    if isinstance(adapted, dict):
+        labels = adapted.get("training_data", {})
+        typer.echo(
+            f"adapted to {labels.get('labelled_rows')} labelled paragraphs in {labels.get('documents')} documents "
+            f"{labels.get('label_counts')}, strength {adapted.get('strength')} ({adapted.get('chosen_by')}); "
+            "the figures above are the base model's"
+        )
+        for name, figures in adapted.get("cross_validated", {}).items():
+            typer.echo(f"  {name} on those labels, out of fold: " + ", ".join(f"{key} {value}" for key, value in figures.items()))

@@ -1,0 +1,186 @@
+"""A trained model adapted to a team's own sites with a few hundred labels.
+
+Retraining from scratch on a few hundred paragraphs loses what the shipped model
+learnt from hundreds of thousands, and retraining on the shipped model's data needs
+the benchmark corpora. Adapting needs neither: stage one's word weights move from
+the base model's towards what the team's labels say, each move paid for in a penalty
+(``strength``), so that words the labels never show, and everything the later passes
+learnt, stay as they were. Only the words' weights move: the shape of a paragraph
+and the label shares mean the same on every site, and moving them changed the model
+on sites the labels do not come from (measured in the README).
+
+The strength is chosen by cross-validation over the team's documents unless given;
+the figures of that choice, and the base model's on the same paragraphs, come back
+with the model so that a team sees what adapting bought.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from classifier.errors import DataError
+from classifier.labels import LABELS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from classifier.evaluation import EvaluationReport
+    from classifier.model import Model
+
+#: Strengths tried by cross-validation, weakest pull to the base model first.
+STRENGTHS: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)
+#: Folds of that cross-validation (fewer when there are fewer documents).
+ADAPTATION_FOLDS = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Adaptation:
+    """What adapting found: the strength used and, where chosen by cross-validation,
+    the figures of each strength and of the base model on the same paragraphs."""
+
+    strength: float
+    base: EvaluationReport | None = None
+    by_strength: dict[float, EvaluationReport] = dataclasses.field(default_factory=dict)
+
+    @property
+    def adapted(self) -> EvaluationReport | None:
+        return self.by_strength.get(self.strength)
+
+
+def _stage1_inputs(model: Model, texts: list[str]) -> tuple[Any, np.ndarray]:
+    """Stage one's word inputs for ``texts`` (term counts scaled as the model scales
+    them, a sparse matrix) and its scores from everything else (shape, intercept)."""
+    from scipy import sparse
+
+    from classifier.features import paragraph_features
+
+    ids, owners, shapes = paragraph_features(texts, model.token_table, model.n_buckets, tokenizer=model.tokenizer)
+    counts = np.bincount(owners, minlength=len(texts))
+    norm = np.where(counts > 0, 1.0 / np.sqrt(np.maximum(counts, 1)), 0.0)
+    tokens = sparse.csr_matrix((norm[owners], (owners, ids)), shape=(len(texts), model.token_coef.shape[0]))
+    rest = ((shapes - model.shape_mean) / model.shape_scale) @ model.shape_coef + model.stage1_intercept
+    return tokens, rest
+
+
+def fit_word_weights(model: Model, texts: Sequence[str], labels: Sequence[str], *, strength: float) -> Model:
+    """``model`` with stage one's word weights fitted to labelled ``texts`` around their
+    values in ``model`` (an L2 pull of ``strength`` towards them)."""
+    from scipy import optimize
+
+    if strength <= 0:
+        raise ValueError(f"strength must be above 0, got {strength}")
+    texts = list(texts)
+    target = np.asarray([LABELS.index(label) for label in labels])
+    tokens, rest = _stage1_inputs(model, texts)
+    offsets = np.asarray(tokens @ model.token_coef) + rest
+    # Only the words these paragraphs hold can move; the rest keep the base weights.
+    columns = np.unique(tokens.indices)
+    active = tokens[:, columns].tocsr()
+    k = len(LABELS)
+    one_hot = np.eye(k)[target]
+    counts = np.bincount(target, minlength=k)
+    # Each label weighs as much as the others, as in training (class_weight="balanced").
+    weights = (len(target) / (k * np.maximum(counts, 1)))[target][:, None]
+
+    def loss_and_gradient(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        delta = flat.reshape(len(columns), k)
+        scores = offsets + active @ delta
+        if model.stage1_link == "ovr":
+            loss = float((weights * (np.logaddexp(0.0, scores) - one_hot * scores)).sum())
+            residual = weights * (1.0 / (1.0 + np.exp(-scores)) - one_hot)
+        else:
+            top = scores.max(axis=1, keepdims=True)
+            log_norm = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1))
+            loss = float((weights[:, 0] * (log_norm - scores[np.arange(len(target)), target])).sum())
+            residual = weights * (np.exp(scores - log_norm[:, None]) - one_hot)
+        loss += 0.5 * strength * float((delta * delta).sum())
+        gradient = active.T @ residual + strength * delta
+        return loss, np.asarray(gradient).ravel()
+
+    found = optimize.minimize(
+        loss_and_gradient, np.zeros(len(columns) * k), jac=True, method="L-BFGS-B", options={"maxiter": 500}
+    )
+    token_coef = model.token_coef.copy()
+    token_coef[columns] += found.x.reshape(len(columns), k)
+    fitted = dataclasses.replace(model, token_coef=token_coef)
+    # The vocabulary is the base model's: share its lookup table rather than build it
+    # again (a cached property, kept in the instance's dictionary).
+    fitted.__dict__["token_table"] = model.token_table
+    return fitted
+
+
+def _folds(groups: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import GroupKFold
+
+    return list(GroupKFold(n_splits=min(folds, len(np.unique(groups)))).split(np.zeros(len(groups)), groups=groups))
+
+
+def adapt(
+    base: Model,
+    data: pd.DataFrame,
+    *,
+    strength: float | None = None,
+    groups_column: str = "doc_id",
+    folds: int = ADAPTATION_FOLDS,
+) -> tuple[Model, Adaptation]:
+    """``base`` adapted to the labelled table ``data`` (a team's own pages).
+
+    ``strength`` pulls the word weights towards the base model's; None chooses it
+    from ``STRENGTHS`` by cross-validation, folds keeping each ``groups_column`` value
+    (default: each document) whole: a team's next pages are new pages of its sites.
+    """
+    from classifier import __version__
+    from classifier.data import check_table, fingerprint, labelled_mask
+    from classifier.evaluation import evaluate_probabilities, predict_table
+
+    check_table(data, function="adapt")
+    if groups_column not in data.columns:
+        raise DataError(f"no column {groups_column!r} to group the folds by: name one of {', '.join(map(str, data.columns))}")
+    data = data.reset_index(drop=True)
+    labelled = labelled_mask(data)
+    threshold = base.default_min_confidence
+    report = Adaptation(strength=float(strength) if strength is not None else 0.0)
+    if strength is None:
+        groups = data[groups_column].astype(str).to_numpy()
+        if len(np.unique(groups[labelled])) < 2:
+            raise DataError(
+                "choosing the strength needs labelled paragraphs in two or more documents: label more, or give --strength"
+            )
+        scored = data[labelled].reset_index(drop=True)
+        base_report = evaluate_probabilities(scored, predict_table(base, data)[labelled], min_confidence=threshold)
+        by_strength: dict[float, EvaluationReport] = {}
+        for candidate in STRENGTHS:
+            out_of_fold = np.zeros((len(data), len(LABELS)))
+            for train_rows, test_rows in _folds(groups, folds):
+                fit_rows = train_rows[labelled[train_rows]]
+                fitted = fit_word_weights(
+                    base, data["text"].iloc[fit_rows].tolist(), data["label"].iloc[fit_rows].tolist(), strength=candidate
+                )
+                test = data.iloc[test_rows]
+                out_of_fold[test_rows] = predict_table(fitted, test)
+            by_strength[candidate] = evaluate_probabilities(scored, out_of_fold[labelled], min_confidence=threshold)
+        # The best macro-F1; among near ties (within 0.005) the strongest pull, which
+        # keeps the model closest to what it learnt from every other site.
+        best = max(report.macro_f1 for report in by_strength.values())
+        chosen = max(candidate for candidate, found in by_strength.items() if found.macro_f1 >= best - 0.005)
+        report = Adaptation(strength=chosen, base=base_report, by_strength=by_strength)
+    rows = np.flatnonzero(labelled)
+    adapted = fit_word_weights(
+        base, data["text"].iloc[rows].tolist(), data["label"].iloc[rows].tolist(), strength=report.strength
+    )
+    manifest = {key: value for key, value in base.manifest.items() if key not in ("checksum", "files")}
+    manifest["newsclean_version"] = __version__
+    manifest["adapted"] = {
+        "base_checksum": base.manifest.get("checksum"),
+        "base_training_data": base.manifest.get("training_data"),
+        "strength": report.strength,
+        "chosen_by": "cross-validation" if report.by_strength else "given",
+        "training_data": fingerprint(data),
+    }
+    if report.adapted is not None and report.base is not None:
+        manifest["adapted"]["cross_validated"] = {"base": report.base.summary(), "adapted": report.adapted.summary()}
+    return dataclasses.replace(adapted, manifest=manifest), report
