@@ -52,6 +52,10 @@ WEIGHTS = "weights.npz"
 ARTIFACT_FILES = (VOCABULARY, WEIGHTS)
 
 
+#: Rows of stage two computed at a time (see ``Model._stage2_scores``).
+STAGE2_ROWS = 16_384
+
+
 class ModelVersionWarning(UserWarning):
     """The model was trained by another release of newsclean."""
 
@@ -175,6 +179,15 @@ class Model:
         return softmax(scores)
 
     def _stage2_scores(self, context: np.ndarray) -> np.ndarray:
+        # A slice of rows at a time: each row's scores depend on that row alone, and
+        # the hidden layer (several times the width of the context) would otherwise
+        # be held for every paragraph of a large batch at once.
+        scores = np.empty((len(context), len(self.labels)))
+        for start in range(0, len(context), STAGE2_ROWS):
+            scores[start : start + STAGE2_ROWS] = self._stage2_slice(context[start : start + STAGE2_ROWS])
+        return scores
+
+    def _stage2_slice(self, context: np.ndarray) -> np.ndarray:
         layers = self._single_precision_layers
         hidden = ((context - self.context_mean) / self.context_scale).astype(np.float32)
         for weights, bias in layers[:-1]:
@@ -183,7 +196,7 @@ class Model:
             hidden += bias
             np.maximum(hidden, 0.0, out=hidden)
         weights, bias = layers[-1]
-        return (hidden @ weights + bias).astype(np.float64)
+        return hidden @ weights + bias
 
     def predict_proba_documents(
         self,

@@ -249,3 +249,13 @@ def test_a_manifest_nested_too_deep_and_an_unreadable_file_are_model_errors(smal
         (folder / "weights.npz").chmod(0)
         with pytest.raises(ModelError, match=r"cannot read .*weights\.npz"):
             load_model_folder(folder)
+
+
+def test_stage_two_in_slices_gives_what_it_gives_whole(monkeypatch, seed_text: str) -> None:
+    import classifier.model
+
+    model = load_model()
+    paragraphs = [line for line in seed_text.splitlines() if line.strip()] * 3
+    whole = model.predict_proba(paragraphs)
+    monkeypatch.setattr(classifier.model, "STAGE2_ROWS", 4)
+    assert np.array_equal(model.predict_proba(paragraphs), whole)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -43,12 +44,7 @@ def build_command(
         typer.echo("labels not joined: a --limit build holds only some pages (build without it to join)", err=True)
     else:
         joined = join_labels(output / "paragraphs.parquet", labels, output / "labelled.parquet")
-        typer.echo(
-            f"joined {joined.rows} labelled paragraphs {joined.by_label} {joined.by_method}; "
-            f"{joined.complete_documents} fully labelled documents ({joined.training_rows} paragraphs) "
-            f"in {joined.training_path}",
-            err=True,
-        )
+        typer.echo(_joined(joined), err=True)
 
 
 @app.command("join")
@@ -64,9 +60,18 @@ def join_command(
     from classifier.corpus import join_labels
 
     joined = join_labels(build / "paragraphs.parquet", labels, build / "labelled.parquet")
-    typer.echo(
-        f"joined {joined.rows} labelled paragraphs {joined.by_label} {joined.by_method}; "
-        f"{joined.complete_documents} fully labelled documents ({joined.training_rows} paragraphs) in {joined.training_path}"
+    typer.echo(_joined(joined))
+
+
+def _joined(joined: object) -> str:
+    """The join in words."""
+    stats: Any = joined
+    labels = ", ".join(f"{count:,} {label}" for label, count in stats.by_label.items())
+    methods = ", ".join(f"{count:,} {method}" for method, count in stats.by_method.items())
+    return (
+        f"joined {stats.rows:,} labelled paragraphs ({labels}; {methods}); {stats.training_documents:,} documents "
+        f"({stats.training_rows:,} paragraphs) in {stats.training_path}; {stats.complete_documents:,} documents of the "
+        "build have every paragraph labelled"
     )
 
 

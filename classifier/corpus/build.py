@@ -454,6 +454,7 @@ class JoinStats:
     training_path: Path | None = None
     training_rows: int = 0
     complete_documents: int = 0
+    training_documents: int = 0
 
 
 def join_labels(
@@ -583,4 +584,5 @@ def join_labels(
         training_path=training_path,
         training_rows=training.num_rows,
         complete_documents=len(complete),
+        training_documents=len(training_docs),
     )
