@@ -5,9 +5,11 @@ learnt from hundreds of thousands, and retraining on the shipped model's data ne
 the benchmark corpora. Adapting needs neither: stage one's word weights move from
 the base model's towards what the team's labels say, each move paid for in a penalty
 (``strength``), so that words the labels never show, and everything the later passes
-learnt, stay as they were. Only the words' weights move: the shape of a paragraph
-and the label shares mean the same on every site, and moving them changed the model
-on sites the labels do not come from (measured in the README).
+learnt, stay as they were. Words of the labels that the vocabulary lacks (a language
+the base model never saw) join it first, with no weight until the labels give one.
+Only the words' weights move: a paragraph's shape and the label shares mean the same
+on every site, and moving them changed the model on sites the labels do not come
+from.
 
 The strength is chosen by cross-validation over the team's documents unless given;
 the figures of that choice, and the base model's on the same paragraphs, come back
@@ -35,6 +37,10 @@ if TYPE_CHECKING:
 STRENGTHS: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)
 #: Folds of that cross-validation (fewer when there are fewer documents).
 ADAPTATION_FOLDS = 3
+#: Words the base vocabulary lacks join it when this many labelled paragraphs hold
+#: them, the most frequent first, at most ``MAX_NEW_WORDS``.
+NEW_WORD_PARAGRAPHS = 2
+MAX_NEW_WORDS = 20_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +70,37 @@ def _stage1_inputs(model: Model, texts: list[str]) -> tuple[Any, np.ndarray]:
     tokens = sparse.csr_matrix((norm[owners], (owners, ids)), shape=(len(texts), model.token_coef.shape[0]))
     rest = ((shapes - model.shape_mean) / model.shape_scale) @ model.shape_coef + model.stage1_intercept
     return tokens, rest
+
+
+def with_new_words(model: Model, texts: Sequence[str]) -> Model:
+    """``model`` with the words of ``texts`` that its vocabulary lacks added (see
+    ``NEW_WORD_PARAGRAPHS``), each with no weight yet: a site in a language the
+    model never saw is otherwise read as shapes and neighbours alone."""
+    from classifier.features import FeatureSpace, words_of
+
+    counts: dict[str, int] = {}
+    for text in texts:
+        for word in set(words_of(text, model.tokenizer)):
+            if word not in model.vocabulary:
+                counts[word] = counts.get(word, 0) + 1
+    new = sorted((word for word, count in counts.items() if count >= NEW_WORD_PARAGRAPHS), key=lambda w: (-counts[w], w))
+    new = new[:MAX_NEW_WORDS]
+    if not new:
+        return model
+    n, buckets = len(model.vocabulary), model.n_buckets
+    before, after = FeatureSpace(n, buckets), FeatureSpace(n + len(new), buckets)
+    # The same features at their new places: unigrams, bigram buckets (hashed from
+    # word ids, which the old words keep), first words, the empty paragraph.
+    token_coef = np.zeros((after.size, model.token_coef.shape[1]))
+    token_coef[:n] = model.token_coef[:n]
+    token_coef[after.bigram_offset : after.bigram_offset + buckets] = model.token_coef[
+        before.bigram_offset : before.bigram_offset + buckets
+    ]
+    token_coef[after.first_offset : after.first_offset + n] = model.token_coef[before.first_offset : before.first_offset + n]
+    token_coef[after.empty_feature] = model.token_coef[before.empty_feature]
+    vocabulary = dict(model.vocabulary)
+    vocabulary.update((word, n + number) for number, word in enumerate(new))
+    return dataclasses.replace(model, vocabulary=vocabulary, token_coef=token_coef)
 
 
 def fit_word_weights(model: Model, texts: Sequence[str], labels: Sequence[str], *, strength: float) -> Model:
@@ -152,26 +189,28 @@ def adapt(
             )
         scored = data[labelled].reset_index(drop=True)
         base_report = evaluate_probabilities(scored, predict_table(base, data)[labelled], min_confidence=threshold)
-        by_strength: dict[float, EvaluationReport] = {}
-        for candidate in STRENGTHS:
-            out_of_fold = np.zeros((len(data), len(LABELS)))
-            for train_rows, test_rows in _folds(groups, folds):
-                fit_rows = train_rows[labelled[train_rows]]
-                fitted = fit_word_weights(
-                    base, data["text"].iloc[fit_rows].tolist(), data["label"].iloc[fit_rows].tolist(), strength=candidate
-                )
-                test = data.iloc[test_rows]
-                out_of_fold[test_rows] = predict_table(fitted, test)
-            by_strength[candidate] = evaluate_probabilities(scored, out_of_fold[labelled], min_confidence=threshold)
+        out_of_fold = {candidate: np.zeros((len(data), len(LABELS))) for candidate in STRENGTHS}
+        for train_rows, test_rows in _folds(groups, folds):
+            fit_rows = train_rows[labelled[train_rows]]
+            texts, labels = data["text"].iloc[fit_rows].tolist(), data["label"].iloc[fit_rows].tolist()
+            # The fold's own new words: those of the paragraphs it learns from.
+            grown = with_new_words(base, texts)
+            for candidate in STRENGTHS:
+                fitted = fit_word_weights(grown, texts, labels, strength=candidate)
+                out_of_fold[candidate][test_rows] = predict_table(fitted, data.iloc[test_rows])
+        by_strength: dict[float, EvaluationReport] = {
+            candidate: evaluate_probabilities(scored, found[labelled], min_confidence=threshold)
+            for candidate, found in out_of_fold.items()
+        }
         # The best macro-F1; among near ties (within 0.005) the strongest pull, which
         # keeps the model closest to what it learnt from every other site.
         best = max(report.macro_f1 for report in by_strength.values())
         chosen = max(candidate for candidate, found in by_strength.items() if found.macro_f1 >= best - 0.005)
         report = Adaptation(strength=chosen, base=base_report, by_strength=by_strength)
     rows = np.flatnonzero(labelled)
-    adapted = fit_word_weights(
-        base, data["text"].iloc[rows].tolist(), data["label"].iloc[rows].tolist(), strength=report.strength
-    )
+    texts = data["text"].iloc[rows].tolist()
+    grown = with_new_words(base, texts)
+    adapted = fit_word_weights(grown, texts, data["label"].iloc[rows].tolist(), strength=report.strength)
     manifest = {key: value for key, value in base.manifest.items() if key not in ("checksum", "files")}
     manifest["newsclean_version"] = __version__
     manifest["adapted"] = {
@@ -179,6 +218,7 @@ def adapt(
         "base_training_data": base.manifest.get("training_data"),
         "strength": report.strength,
         "chosen_by": "cross-validation" if report.by_strength else "given",
+        "new_words": len(grown.vocabulary) - len(base.vocabulary),
         "training_data": fingerprint(data),
     }
     if report.adapted is not None and report.base is not None:

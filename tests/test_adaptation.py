@@ -106,3 +106,18 @@ def test_options_that_do_not_apply_are_refused(tmp_path: Path, arguments: list[s
     result = runner.invoke(app, ["train", str(data), *arguments, "-o", str(tmp_path / "m")])
     assert result.exit_code == 1 and message in result.output
     assert not (tmp_path / "m").exists()
+
+
+def test_words_the_base_never_saw_join_the_vocabulary_and_learn() -> None:
+    from classifier.adaptation import adapt
+
+    base = classifier.load_model()
+    tagline = "Vakumbi zorlat menuvo kestoro vundipal"
+    assert not any(word in base.vocabulary for word in tagline.lower().split())
+    labels = team_labels().replace(TAGLINE, tagline)
+    page = [*story(99), tagline]
+    assert not removed(base, page).any()
+    adapted, _ = adapt(base, labels, strength=0.1)
+    assert adapted.manifest["adapted"]["new_words"] >= 5
+    assert all(word in adapted.vocabulary for word in tagline.lower().split())
+    assert removed(adapted, page).tolist() == [False, False, False, False, True]
