@@ -19,6 +19,7 @@ with the model so that a team sees what adapting bought.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -108,10 +109,12 @@ def fit_word_weights(model: Model, texts: Sequence[str], labels: Sequence[str], 
     values in ``model`` (an L2 pull of ``strength`` towards them)."""
     from scipy import optimize
 
-    if strength <= 0:
-        raise ValueError(f"strength must be above 0, got {strength}")
+    if not (math.isfinite(strength) and strength > 0):
+        raise ValueError(f"strength must be a number above 0, got {strength}")
     texts = list(texts)
-    target = np.asarray([LABELS.index(label) for label in labels])
+    if not texts:
+        return model  # nothing to learn from: the base weights stand
+    target = np.asarray([LABELS.index(label) for label in labels], dtype=np.int64)
     tokens, rest = _stage1_inputs(model, texts)
     offsets = np.asarray(tokens @ model.token_coef) + rest
     # Only the words these paragraphs hold can move; the rest keep the base weights.
@@ -175,6 +178,8 @@ def adapt(
     from classifier.evaluation import evaluate_probabilities, predict_table
 
     check_table(data, function="adapt")
+    if strength is not None and not (math.isfinite(strength) and strength > 0):
+        raise ValueError(f"strength must be a number above 0, got {strength}")
     if groups_column not in data.columns:
         raise DataError(f"no column {groups_column!r} to group the folds by: name one of {', '.join(map(str, data.columns))}")
     data = data.reset_index(drop=True)
@@ -188,9 +193,12 @@ def adapt(
                 "choosing the strength needs labelled paragraphs in two or more documents: label more, or give --strength"
             )
         scored = data[labelled].reset_index(drop=True)
-        base_report = evaluate_probabilities(scored, predict_table(base, data)[labelled], min_confidence=threshold)
+        # The base model is scored fold by fold too: what it reads of a page's
+        # neighbours (the site's repeats among them) is then what the candidates read.
+        base_out_of_fold = np.zeros((len(data), len(LABELS)))
         out_of_fold = {candidate: np.zeros((len(data), len(LABELS))) for candidate in STRENGTHS}
         for train_rows, test_rows in _folds(groups, folds):
+            base_out_of_fold[test_rows] = predict_table(base, data.iloc[test_rows])
             fit_rows = train_rows[labelled[train_rows]]
             texts, labels = data["text"].iloc[fit_rows].tolist(), data["label"].iloc[fit_rows].tolist()
             # The fold's own new words: those of the paragraphs it learns from.
@@ -198,6 +206,7 @@ def adapt(
             for candidate in STRENGTHS:
                 fitted = fit_word_weights(grown, texts, labels, strength=candidate)
                 out_of_fold[candidate][test_rows] = predict_table(fitted, data.iloc[test_rows])
+        base_report = evaluate_probabilities(scored, base_out_of_fold[labelled], min_confidence=threshold)
         by_strength: dict[float, EvaluationReport] = {
             candidate: evaluate_probabilities(scored, found[labelled], min_confidence=threshold)
             for candidate, found in out_of_fold.items()
@@ -216,6 +225,8 @@ def adapt(
     manifest["adapted"] = {
         "base_checksum": base.manifest.get("checksum"),
         "base_training_data": base.manifest.get("training_data"),
+        # A base adapted before keeps the record of that adaptation.
+        "earlier": base.manifest.get("adapted"),
         "strength": report.strength,
         "chosen_by": "cross-validation" if report.by_strength else "given",
         "new_words": len(grown.vocabulary) - len(base.vocabulary),

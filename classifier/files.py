@@ -1,10 +1,12 @@
 """Finished files: written whole or not at all, into what their name really is.
 
 A file is written beside its destination and renamed over it when complete, so that
-an interrupted run leaves the old file or none, never half of one. A name that is a
-symbolic link is written at the link's target (renaming over the link would replace
-the link); a name that is a device or a pipe (``/dev/null``, a FIFO a reader waits
-on) is written straight into, since it cannot be replaced by a file.
+an interrupted run leaves the old file or none, never half of one; a file replaced
+keeps its permissions. A name that is a symbolic link is written at the link's target
+(renaming over the link would replace the link). A device or a pipe (``/dev/null``, a
+FIFO a reader waits on), and any name under ``/dev`` or ``/proc`` (``/dev/stdout``
+names whatever the shell gave the process: a pipe, or a log opened for appending), is
+written straight into, appending: it cannot be replaced by a file.
 """
 
 from __future__ import annotations
@@ -18,19 +20,47 @@ from pathlib import Path
 
 from classifier.errors import InputError
 
+_SYSTEM_FOLDERS = ("/dev/", "/proc/")
+
 
 def target_of(destination: Path) -> Path:
     """Where writing ``destination`` lands: the file a symbolic link names, else itself."""
-    return Path(os.path.realpath(destination)) if destination.is_symlink() else destination
+    if is_stream(destination):
+        return destination
+    if not destination.is_symlink():
+        return destination
+    try:
+        os.stat(destination)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise InputError(f"{destination} is a loop of symbolic links: give a real file") from None
+    return Path(os.path.realpath(destination))
 
 
 def is_stream(path: Path) -> bool:
-    """An existing name that is neither a regular file nor a folder: a device, a pipe."""
+    """A name written straight into: a device, a pipe, or anything under /dev or /proc."""
+    if os.path.abspath(path).startswith(_SYSTEM_FOLDERS):
+        return True
     try:
         mode = os.stat(path).st_mode
-    except OSError:
+    except (OSError, RuntimeError):
         return False
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def same_file(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
+    """Whether two names lead to the same place (links followed; never raises)."""
+    return os.path.realpath(first) == os.path.realpath(second)
+
+
+def _keep_mode(temporary: str | Path, target: Path) -> None:
+    """The mode ``target`` has, or where it is new the mode a plain open would give
+    (mkstemp makes a file private)."""
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        mode = 0o666 & ~umask()
+    os.chmod(temporary, mode)
 
 
 def umask() -> int:
@@ -46,7 +76,7 @@ def check_writable(destination: Path) -> None:
     if target.is_dir():
         raise InputError(f"{destination} is a folder: give a file name")
     if is_stream(target):
-        if not os.access(target, os.W_OK):
+        if os.path.exists(target) and not os.access(target, os.W_OK):
             raise InputError(f"cannot write {destination}: no permission")
         return
     check_folder_takes_files(destination, target.parent)
@@ -68,7 +98,7 @@ def write_file(data: str | bytes, destination: Path) -> None:
     target = target_of(destination)
     if is_stream(target):
         try:
-            with open(target, "wb") as stream:
+            with open(target, "ab") as stream:
                 stream.write(raw)
         except OSError as error:
             raise InputError(f"cannot write {destination}: {error.strerror or error}") from None
@@ -81,8 +111,7 @@ def write_file(data: str | bytes, destination: Path) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(raw)
-        # mkstemp makes the file private (0600); give it the mode a plain open would.
-        os.chmod(temporary, 0o666 & ~umask())
+        _keep_mode(temporary, target)
         os.replace(temporary, target)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)
@@ -96,10 +125,11 @@ def move_into_place(finished: Path, destination: Path) -> None:
     """Put the finished file ``finished`` (written beside ``destination``) in place."""
     target = target_of(destination)
     if is_stream(target):
-        with open(finished, "rb") as source, open(target, "wb") as sink:
+        with open(finished, "rb") as source, open(target, "ab") as sink:
             shutil.copyfileobj(source, sink, 1 << 20)
         finished.unlink()
         return
+    _keep_mode(finished, target)
     try:
         os.replace(finished, target)
     except OSError as error:
@@ -110,7 +140,7 @@ def move_into_place(finished: Path, destination: Path) -> None:
         os.close(handle)
         try:
             shutil.copyfile(finished, temporary)
-            os.chmod(temporary, 0o666 & ~umask())
+            _keep_mode(temporary, target)
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

@@ -390,12 +390,12 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     if folder.is_file():
         raise ModelError(
             f"{folder} is a file: a model is a folder holding {MANIFEST} (as 'newsclean train DATA --output FOLDER' "
-            "writes); leave --model out to use the shipped model"
+            "writes); name no model folder to use the shipped model"
         )
     if not manifest_path.is_file():
         raise ModelError(
             f"no model at {folder}: expected {MANIFEST} there. Train one with "
-            f"'newsclean train DATA --output {folder}', or leave --model out to use the shipped model"
+            f"'newsclean train DATA --output {folder}', or name no model folder to use the shipped model"
         )
     raw = _read(manifest_path).decode("utf-8", errors="replace")
     try:

@@ -98,6 +98,7 @@ def test_the_strength_is_chosen_by_cross_validation_and_recorded(tmp_path: Path)
         (["--strength", "1"], "--strength applies to --adapt"),
         (["--base", "models/default"], "--base applies to --adapt"),
         (["--adapt", "--hidden", "8"], "--adapt keeps the base model's passes"),
+        (["--adapt", "--strength", "1", "--folds", "4"], "leave them out with --strength"),
     ],
 )
 def test_options_that_do_not_apply_are_refused(tmp_path: Path, arguments: list[str], message: str) -> None:
@@ -121,3 +122,31 @@ def test_words_the_base_never_saw_join_the_vocabulary_and_learn() -> None:
     assert adapted.manifest["adapted"]["new_words"] >= 5
     assert all(word in adapted.vocabulary for word in tagline.lower().split())
     assert removed(adapted, page).tolist() == [False, False, False, False, True]
+
+
+def test_a_fold_with_nothing_labelled_to_learn_from_keeps_the_base_weights(tmp_path: Path) -> None:
+    from classifier.adaptation import adapt
+
+    labels = team_labels(2)
+    context = pd.DataFrame(
+        {"doc_id": "big", "position": range(30), "text": [f"Line {n} of a long page." for n in range(30)], "label": None}
+    )
+    _, found = adapt(classifier.load_model(), pd.concat([labels, context], ignore_index=True), folds=2)
+    assert found.base is not None and found.strength in found.by_strength
+
+
+def test_a_strength_that_is_not_a_positive_number_is_refused() -> None:
+    from classifier.adaptation import adapt
+
+    for strength in (float("inf"), float("nan"), 0.0):
+        with pytest.raises(ValueError, match="strength must be a number above 0"):
+            adapt(classifier.load_model(), team_labels(2), strength=strength)
+
+
+def test_adapting_twice_keeps_the_first_record(tmp_path: Path) -> None:
+    from classifier.adaptation import adapt
+
+    once, _ = adapt(classifier.load_model(), team_labels(3), strength=1.0)
+    twice, _ = adapt(once, team_labels(2), strength=1.0)
+    assert twice.manifest["adapted"]["earlier"]["training_data"]["labelled_rows"] == 15
+    assert twice.manifest["adapted"]["training_data"]["labelled_rows"] == 10

@@ -607,6 +607,22 @@ def test_json_lines_read_as_one_article_are_refused_not_cleaned_row_by_row(tmp_p
     # An article that merely holds a brace is an article.
     result = invoke("clean", "-", stdin="{The council met.}\nIt voted on Tuesday.\n")
     assert result.exit_code == 0, result.output
+    # A last row cut short does not let the others through as paragraphs.
+    result = invoke("clean", "-", stdin=rows + '{"id": 3, "text": "cut\n')
+    assert result.exit_code == 1 and "standard input holds JSON Lines" in result.output
+    result = invoke("clean", "-", "--input-format", "text", stdin=rows)
+    assert result.exit_code == 0 and set(result.stdout.splitlines()) <= set(rows.splitlines())
+
+
+def test_compressed_standard_input_is_named(tmp_path: Path) -> None:
+    result = invoke("clean", "-", "--input-format", "jsonl", stdin=gzip.compress(b'{"text": "One story."}\n'))
+    assert result.exit_code == 1 and "standard input is compressed: pipe it through zcat first" in result.output
+
+
+def test_text_given_as_html_in_a_corpus_is_a_bad_row(tmp_path: Path) -> None:
+    source = write_corpus(tmp_path, ".jsonl", corpus_rows()[3:4])
+    result = invoke("clean", source, "--html")
+    assert result.exit_code == 1 and "holds no HTML (no tags): leave out --html" in result.output
 
 
 @pytest.mark.parametrize(

@@ -68,3 +68,39 @@ def test_removed_into_a_folder_is_refused_before_the_work(tmp_path: Path) -> Non
         result = invoke("clean", *arguments, "--removed", tmp_path)
         assert result.exit_code == 1 and f"{tmp_path} is a folder: give a file name" in result.output
         assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_dev_stdout_appends_to_what_the_shell_gave(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    log = tmp_path / "log.txt"
+    log.write_text("earlier\n", encoding="utf-8")
+    command = f'"{sys.executable}" -m classifier clean "{SEED}" -o /dev/stdout >> "{log}"'
+    done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert log.read_text(encoding="utf-8") == "earlier\n" + CLEANED
+    piped = subprocess.run(
+        ["sh", "-c", f'"{sys.executable}" -m classifier clean "{SEED}" -o /dev/stdout | cat'],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert piped.returncode == 0 and piped.stdout == CLEANED, piped.stderr
+
+
+def test_a_replaced_file_keeps_its_permissions(tmp_path: Path) -> None:
+    private = tmp_path / "private.txt"
+    private.write_text("old\n", encoding="utf-8")
+    private.chmod(0o600)
+    assert invoke("clean", SEED, "-o", private).exit_code == 0
+    assert stat.S_IMODE(os.stat(private).st_mode) == 0o600 and private.read_text(encoding="utf-8") == CLEANED
+
+
+def test_a_loop_of_links_is_refused(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.symlink_to(second)
+    second.symlink_to(first)
+    result = invoke("clean", SEED, "-o", first)
+    assert result.exit_code == 1 and "loop of symbolic links" in result.output
+    assert first.is_symlink() and second.is_symlink()

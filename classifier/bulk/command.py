@@ -16,10 +16,11 @@ from classifier.errors import InputError
 def run_corpus_command(job: CorpusJob, report_path: Path | None) -> JobResult:
     """Run the job, then print the report on stderr (and write it as JSON when asked)."""
     from classifier.cli._common import check_writable, write_output
+    from classifier.files import same_file
 
     if report_path is not None:
-        taken = [Path(path).resolve() for path in (job.source, job.output, job.removed) if path is not None]
-        if Path(report_path).resolve() in taken:
+        taken = [path for path in (job.source, job.output, job.removed) if path is not None]
+        if any(same_file(report_path, path) for path in taken):
             raise InputError(f"--report {report_path} is the input, the output or --removed: give the report a file of its own")
         check_writable(report_path)  # now, not after the whole corpus
     result = run_corpus(job, notify=_say)

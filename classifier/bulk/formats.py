@@ -87,8 +87,14 @@ def open_binary(path: Path) -> tuple[IO[bytes], _Counting]:
         # Standard input, uncompressed (a pipe from zcat or zstdcat decompresses).
         if sys.stdin is None:
             raise InputError("standard input is closed: give a file, or pipe the corpus in")
-        raw = _Counting(sys.stdin.buffer, owned=False)
-        return io.BufferedReader(raw, buffer_size=1 << 20), raw
+        # The unbuffered stream under stdin: a buffered one waits to fill its buffer,
+        # holding back rows that a slow producer has already sent.
+        raw = _Counting(getattr(sys.stdin.buffer, "raw", sys.stdin.buffer), owned=False)
+        stream = io.BufferedReader(raw, buffer_size=1 << 20)
+        for magic, tool in ((b"\x1f\x8b", "zcat"), (b"\x28\xb5\x2f\xfd", "zstdcat")):
+            if stream.peek(len(magic))[: len(magic)] == magic:
+                raise InputError(f"standard input is compressed: pipe it through {tool} first")
+        return stream, raw
     try:
         raw = _Counting(open(path, "rb", buffering=0))
     except FileNotFoundError:
@@ -525,6 +531,8 @@ class StdoutSink:
     def write(self, data: bytes) -> None:
         if data:
             self.stream.write(data)
+            # A chunk at a time: the reader downstream sees rows as they are done.
+            self.stream.flush()
 
     def commit(self) -> int:
         self.stream.flush()

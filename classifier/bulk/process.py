@@ -137,6 +137,9 @@ def extract_html(html: str) -> str:
     from classifier.errors import NewscleanError
     from classifier.html import extract_text
 
+    if html.strip() and "<" not in html:
+        # Text given as HTML would come out empty, and the row's text be lost.
+        raise _HtmlError("holds no HTML (no tags): leave out --html for plain text")
     try:
         return extract_text(html)
     except NewscleanError:

@@ -59,7 +59,7 @@ from classifier.bulk.process import (
 )
 from classifier.bulk.report import CorpusReport
 from classifier.errors import InputError, NewscleanError
-from classifier.files import check_writable
+from classifier.files import check_writable, same_file
 from classifier.labels import REPORTING, as_labels
 
 STATE_VERSION = 1
@@ -193,12 +193,12 @@ def _check(job: CorpusJob) -> str:
             raise InputError("--resume needs --output: output to standard output cannot be resumed")
         return fmt
     output = Path(job.output)
-    if not reads_stdin(source) and output.resolve() == source.resolve():
+    if not reads_stdin(source) and same_file(output, source):
         raise InputError(f"the output {output} is the input: write to another file or folder")
     if fmt == "folder":
         if output.exists() and (not output.is_dir() or any(output.iterdir())):
             raise InputError(f"{output} exists and is not an empty folder: choose another output folder or remove it")
-        if output.resolve().is_relative_to(source.resolve()):
+        if Path(os.path.realpath(output)).is_relative_to(os.path.realpath(source)):
             raise InputError(f"the output folder {output} is inside the input folder: write it elsewhere")
     else:
         if output.is_dir():
@@ -208,7 +208,7 @@ def _check(job: CorpusJob) -> str:
                 f"{output}: the output keeps the input's format, so give it a {fmt} name "
                 + ("(.jsonl, .jsonl.gz or .jsonl.zst)" if reads_stdin(source) else f"(like the input {source.name})")
             )
-    if job.removed is not None and Path(job.removed).resolve() in (output.resolve(), source.resolve()):
+    if job.removed is not None and (same_file(job.removed, output) or same_file(job.removed, source)):
         raise InputError("--removed must name a file of its own")
     return fmt
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import typer
 
 from classifier.errors import InputError, NewscleanError
-from classifier.files import check_folder_takes_files, check_writable, write_file
+from classifier.files import check_folder_takes_files, check_writable, same_file, write_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,7 +55,7 @@ SiteRepeatsOption = typer.Option(
 def model_folder(value: str) -> Path:
     # A Path type would read "" as the current folder, and report a missing model there.
     if not value.strip():
-        raise typer.BadParameter("the model folder is empty: name a folder, or leave --model out for the shipped model")
+        raise typer.BadParameter("the model folder is empty: name a folder, or leave the option out for the shipped model")
     return Path(value)
 
 
@@ -129,6 +129,11 @@ def handle_errors(function: F) -> F:
             raise typer.Exit(141) from None
         except (OSError, UnicodeError, ValueError) as error:
             raise fail(str(error) or type(error).__name__) from None
+        except RuntimeError as error:
+            # Path.resolve on a loop of symbolic links (Python before 3.13).
+            if "Symlink loop" not in str(error):
+                raise
+            raise fail(f"{error}: the link leads back to itself; give a real file") from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
 
@@ -202,7 +207,7 @@ def check_article_paths(source: str, *destinations: Path | None) -> None:
     if suffix in _NOT_AN_ARTICLE:
         raise InputError(f"{source} is not read as one article's text: {_NOT_AN_ARTICLE[suffix]}")
     for destination in destinations:
-        if destination is not None and Path(destination).resolve() == Path(source).resolve():
+        if destination is not None and same_file(destination, source):
             raise InputError(f"the output {destination} is the input: write to another file")
 
 
@@ -211,7 +216,7 @@ def corpus_source(source: str, input_format: InputFormat | None) -> bool:
     ``--input-format jsonl``."""
     from classifier.bulk.names import is_corpus
 
-    if input_format is not None and source != "-":
+    if input_format is not None and source != "-" and not (input_format is InputFormat.text and not is_corpus(source)):
         raise InputError(
             "--input-format applies to standard input (-): a file's format comes from its name "
             "(.jsonl, .csv, .parquet or a folder are corpora; any other file is one article)"
@@ -219,8 +224,9 @@ def corpus_source(source: str, input_format: InputFormat | None) -> bool:
     return input_format is InputFormat.jsonl or is_corpus(source)
 
 
-def read_article(source: str, *, html: bool) -> str:
-    """One article's text: the file or stdin, through trafilatura first with ``html``."""
+def read_article(source: str, *, html: bool, input_format: InputFormat | None = None) -> str:
+    """One article's text: the file or stdin, through trafilatura first with ``html``.
+    JSON Lines are refused unless ``input_format`` says the input is text."""
     text = read_text(source)
     if html:
         from classifier.html import extract_text
@@ -233,7 +239,8 @@ def read_article(source: str, *, html: bool) -> str:
                 f"trafilatura found no article text in {name}: is it an HTML page? Without --html the text is cleaned as it is"
             )
         return extracted
-    _refuse_json_lines(text, source)
+    if input_format is not InputFormat.text:
+        _refuse_json_lines(text, source)
     return text
 
 
@@ -241,7 +248,9 @@ def _refuse_json_lines(text: str, source: str) -> None:
     """Refuse JSON Lines read as one article: each row would be one paragraph, and
     cleaning would drop whole rows."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines or not all(line.startswith("{") and line.endswith("}") for line in lines):
+    # Half the lines or more open an object, the first of them a whole one: a file cut
+    # short, or a line that is not JSON, must not let the rest through as an article.
+    if not lines or not lines[0].startswith("{") or 2 * sum(line.startswith("{") for line in lines) < len(lines):
         return
     import json
 
@@ -254,10 +263,11 @@ def _refuse_json_lines(text: str, source: str) -> None:
     if source == "-":
         raise InputError(
             "standard input holds JSON Lines (one JSON object a line), not one article's text: "
-            "add --input-format jsonl to clean it as a corpus"
+            "add --input-format jsonl to clean it as a corpus (--input-format text if it is an article)"
         )
     raise InputError(
-        f"{source} holds JSON Lines (one JSON object a line), not one article's text: name it .jsonl to clean it as a corpus"
+        f"{source} holds JSON Lines (one JSON object a line), not one article's text: "
+        "name it .jsonl to clean it as a corpus (--input-format text if it is an article)"
     )
 
 

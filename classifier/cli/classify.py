@@ -119,7 +119,7 @@ def classify_command(
     from classifier.api import classify
 
     loaded = load(model)
-    text = read_article(source, html=html)
+    text = read_article(source, html=html, input_format=input_format)
     predictions = classify(text, model=loaded)
     if report is not None:
         write_article_report(text, source, report, mode="classify", keep=("reporting",), min_confidence=None, model=loaded)

@@ -122,7 +122,7 @@ def clean_command(
         check_writable(removed)  # before the work, as the output is
     from classifier.api import clean_document
 
-    text = read_article(source, html=html)
+    text = read_article(source, html=html, input_format=input_format)
     loaded = load(model)
     cleaned = clean_document(text, keep=tuple(keep), min_confidence=min_confidence, model=loaded)
     if removed is not None:

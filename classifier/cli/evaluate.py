@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from classifier.cli._common import ModelOption, check_writable, fail, handle_errors, load, write_output
+from classifier.files import same_file
 
 
 @handle_errors
@@ -54,7 +55,7 @@ def evaluate_command(
         raise fail("--score-authored applies to --cross-validate: a plain evaluate scores every row it is given")
     to_stdout = json_output is not None and str(json_output) == "-"
     if json_output is not None and not to_stdout:
-        if json_output.resolve() in {path.resolve() for path in data}:
+        if any(same_file(json_output, path) for path in data):
             raise fail(f"--json {json_output} is one of the labelled files: write the report to another file")
         check_writable(json_output)  # before the work, which may take minutes
     table = read_labelled(data)

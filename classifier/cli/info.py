@@ -42,5 +42,11 @@ def info_command(
             f"{labels.get('label_counts')}, strength {adapted.get('strength')} ({adapted.get('chosen_by')}); "
             "the figures above are the base model's"
         )
+        earlier = adapted.get("earlier")
+        while isinstance(earlier, dict):
+            data = earlier.get("training_data", {})
+            rows, strength = data.get("labelled_rows"), earlier.get("strength")
+            typer.echo(f"  adapted before that to {rows} labelled paragraphs, strength {strength}")
+            earlier = earlier.get("earlier")
         for name, figures in adapted.get("cross_validated", {}).items():
             typer.echo(f"  {name} on those labels, out of fold: " + ", ".join(f"{key} {value}" for key, value in figures.items()))

@@ -43,6 +43,7 @@ def train_command(
         None,
         "--strength",
         min=1e-6,
+        max=1e6,
         help="With --adapt: how hard the base model's word weights hold (higher: closer to the base) "
         "[default: chosen by cross-validation over your documents].",
     ),
@@ -64,6 +65,8 @@ def train_command(
             raise InputError(f"{names} applies to --adapt: add --adapt to adapt a trained model to these labels")
     elif hidden is not None or seed is not None:
         raise InputError("--hidden and --seed shape a model trained from scratch: --adapt keeps the base model's passes")
+    elif strength is not None and (folds is not None or groups_column is not None):
+        raise InputError("--folds and --groups choose the strength by cross-validation: leave them out with --strength")
     check_model_folder(output)  # before the work, which may take minutes
     frame = read_labelled(data)
     groups_column = groups_column or ("doc_id" if adapt else "domain")
