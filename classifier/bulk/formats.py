@@ -444,6 +444,13 @@ def _corpus_format(path: Path) -> str:
     return fmt
 
 
+def iter_records(path: str | os.PathLike[str], *, text_column: str = "text") -> Iterator[tuple[str, str, dict[str, Any] | None]]:
+    """(document id, text, the row's fields) of every usable row of a corpus (see
+    ``iter_documents``); a folder's files have no fields."""
+    path = Path(path)
+    yield from _records(path, _corpus_format(path), text_column)
+
+
 def iter_documents(path: str | os.PathLike[str], *, text_column: str = "text") -> Iterator[tuple[str, str]]:
     """(document id, text) of every usable row of a corpus, streaming.
 

@@ -122,6 +122,51 @@ def ingest_command(
     )
 
 
+@app.command("sheet")
+@handle_errors
+def sheet_command(
+    corpus: Path = typer.Argument(..., help="Your pages: a .jsonl(.gz/.zst), .csv or .parquet file, or a folder of .txt files."),
+    output: Path = typer.Option(..., "--output", "-o", help="The sheet to write: .csv (for a spreadsheet), .jsonl or .parquet."),
+    documents: int | None = typer.Option(
+        None, "--documents", "-n", min=1, help="Draw this many documents at random [default: all]."
+    ),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed of the draw."),
+    text_column: str = typer.Option("text", "--text-column", help="The field or column holding the text."),
+    model: Path | None = ModelOption,
+) -> None:
+    """Write a labelling sheet of your own pages: one paragraph a row, the model's guess beside an empty label.
+
+    Fill the label column (reporting, donation_appeal, ui_residue; a row left empty is
+    context), then adapt the model to it: newsclean train sheet.csv --adapt -o models/my-site
+
+    Example: newsclean data sheet my-pages.jsonl --documents 30 -o sheet.csv
+    """
+    import io
+
+    from classifier.files import check_writable, write_file
+    from classifier.sheet import labelling_sheet
+
+    suffix = "".join(output.suffixes[-1:]).lower()
+    if suffix not in (".csv", ".jsonl", ".parquet"):
+        raise fail(f"{output}: name the sheet .csv, .jsonl or .parquet")
+    check_writable(output)
+    sheet = labelling_sheet(corpus, model=load(model), text_column=text_column, documents=documents, seed=seed)
+    if suffix == ".csv":
+        data: str | bytes = sheet.to_csv(index=False)
+    elif suffix == ".jsonl":
+        data = sheet.to_json(orient="records", lines=True, force_ascii=False)
+    else:
+        buffer = io.BytesIO()
+        sheet.to_parquet(buffer, index=False)
+        data = buffer.getvalue()
+    write_file(data, output)
+    typer.echo(
+        f"{len(sheet):,} paragraphs of {sheet['doc_id'].nunique():,} documents in {output}: fill the label column "
+        f"(an empty label is context), then: newsclean train {output} --adapt -o models/my-site",
+        err=True,
+    )
+
+
 @app.command("card")
 @handle_errors
 def card_command(

@@ -1,0 +1,67 @@
+"""``newsclean data sheet``: a team's pages as rows to label, the model's guess
+beside an empty label, and back into ``train --adapt``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+import classifier
+from classifier.cli import app
+from classifier.sheet import labelling_sheet
+from tests.conftest import SEED
+
+runner = CliRunner()
+SEED_TEXT = SEED.read_text(encoding="utf-8")
+
+
+def pages(tmp_path: Path, count: int = 6) -> Path:
+    path = tmp_path / "pages.jsonl"
+    rows = [
+        {"id": f"page-{n}", "url": f"https://courier{n % 2}.example/{n}", "text": SEED_TEXT.replace("Kremlin", f"Kremlin {n}")}
+        for n in range(count)
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_every_paragraph_in_order_with_the_guess_beside_an_empty_label(tmp_path: Path) -> None:
+    sheet = labelling_sheet(pages(tmp_path, 2))
+    first = sheet[sheet["doc_id"] == "page-0"]
+    paragraphs = [p for p in classifier.classify(SEED_TEXT.replace("Kremlin", "Kremlin 0"))]
+    assert first["position"].tolist() == list(range(len(paragraphs)))
+    assert first["text"].tolist() == [p.text for p in paragraphs]
+    assert first["suggested_label"].tolist() == [p.label for p in paragraphs]
+    assert sheet["label"].isna().all()
+    assert set(sheet["domain"]) == {"courier0.example", "courier1.example"}
+
+
+def test_a_drawn_sample_is_the_same_for_the_same_seed(tmp_path: Path) -> None:
+    path = pages(tmp_path)
+    drawn = labelling_sheet(path, documents=3, seed=7)
+    assert drawn["doc_id"].nunique() == 3
+    assert drawn.equals(labelling_sheet(path, documents=3, seed=7))
+
+
+def test_the_sheet_labelled_goes_back_into_adapt(tmp_path: Path) -> None:
+    sheet_path = tmp_path / "sheet.csv"
+    result = runner.invoke(app, ["data", "sheet", str(pages(tmp_path)), "-o", str(sheet_path)])
+    assert result.exit_code == 0, result.output
+    assert "fill the label column" in result.output
+    sheet = pd.read_csv(sheet_path, dtype={"label": object})
+    # A person labels two pages; the rest stay context.
+    chosen = sheet["doc_id"].isin(["page-0", "page-1"])
+    sheet.loc[chosen, "label"] = sheet.loc[chosen, "suggested_label"]
+    sheet.to_csv(sheet_path, index=False)
+    result = runner.invoke(app, ["train", str(sheet_path), "--adapt", "--strength", "1", "-o", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["adapted"]["training_data"]["labelled_rows"] == int(chosen.sum())
+
+
+def test_a_sheet_name_that_is_not_a_table_is_refused(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["data", "sheet", str(pages(tmp_path)), "-o", str(tmp_path / "sheet.xlsx")])
+    assert result.exit_code == 1 and "name the sheet .csv, .jsonl or .parquet" in result.output
