@@ -50,6 +50,7 @@ class Adaptation:
     the figures of each strength and of the base model on the same paragraphs."""
 
     strength: float
+    folds: int = 0  # of the cross-validation that chose the strength (0: given)
     base: EvaluationReport | None = None
     by_strength: dict[float, EvaluationReport] = dataclasses.field(default_factory=dict)
 
@@ -190,8 +191,10 @@ def adapt(
         groups = data[groups_column].astype(str).to_numpy()
         if len(np.unique(groups[labelled])) < 2:
             raise DataError(
-                "choosing the strength needs labelled paragraphs in two or more documents: label more, or give --strength"
+                f"choosing the strength needs labelled paragraphs in two or more groups of {groups_column!r}: "
+                "label more documents, group by another column (--groups), or give --strength"
             )
+        folds = min(folds, len(np.unique(groups)))
         scored = data[labelled].reset_index(drop=True)
         # The base model is scored fold by fold too: what it reads of a page's
         # neighbours (the site's repeats among them) is then what the candidates read.
@@ -215,7 +218,7 @@ def adapt(
         # keeps the model closest to what it learnt from every other site.
         best = max(report.macro_f1 for report in by_strength.values())
         chosen = max(candidate for candidate, found in by_strength.items() if found.macro_f1 >= best - 0.005)
-        report = Adaptation(strength=chosen, base=base_report, by_strength=by_strength)
+        report = Adaptation(strength=chosen, folds=folds, base=base_report, by_strength=by_strength)
     rows = np.flatnonzero(labelled)
     texts = data["text"].iloc[rows].tolist()
     grown = with_new_words(base, texts)

@@ -172,6 +172,9 @@ def read_labelled(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
     frame = pd.concat(frames, ignore_index=True)
     if "doc_id" in frame.columns:  # validate names the column when it is missing
         frame["doc_id"] = frame["doc_id"].astype(str)
+    if "label" in frame.columns:
+        # Labels typed by hand in a spreadsheet: "Reporting ", "UI_RESIDUE".
+        frame["label"] = [label.strip().lower() if isinstance(label, str) else label for label in frame["label"]]
     validate(frame)
     frame["label"] = frame["label"].where(frame["label"].isin(LABELS), None)
     if not labelled_mask(frame).any():

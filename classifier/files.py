@@ -2,17 +2,21 @@
 
 A file is written beside its destination and renamed over it when complete, so that
 an interrupted run leaves the old file or none, never half of one; a file replaced
-keeps its permissions. A name that is a symbolic link is written at the link's target
-(renaming over the link would replace the link). A device or a pipe (``/dev/null``, a
-FIFO a reader waits on), and any name under ``/dev`` or ``/proc`` (``/dev/stdout``
-names whatever the shell gave the process: a pipe, or a log opened for appending), is
-written straight into, appending: it cannot be replaced by a file.
+keeps its permissions (and, for root, its owner); a file this user may not write is
+refused, as the shell's ``>`` would. A name that is a symbolic link is written at the
+link's target (renaming over the link would replace the link). A device or a pipe
+(``/dev/null``, a FIFO a reader waits on) and the names of the process's own streams
+(``/dev/stdout``, ``/dev/fd/N``, ``/proc/self/fd/N``: whatever the shell gave it, a
+pipe or a log opened for appending) are written straight into, appending: they
+cannot be replaced by a file. Hard links are not followed: the other names of a
+replaced file keep the old content.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -20,26 +24,24 @@ from pathlib import Path
 
 from classifier.errors import InputError
 
-_SYSTEM_FOLDERS = ("/dev/", "/proc/")
+_OWN_STREAMS = re.compile(r"^/dev/(stdout|stderr|fd/\d+)$|^/proc/(self|thread-self|\d+)/fd/\d+$")
 
 
 def target_of(destination: Path) -> Path:
-    """Where writing ``destination`` lands: the file a symbolic link names, else itself."""
-    if is_stream(destination):
-        return destination
-    if not destination.is_symlink():
-        return destination
-    try:
-        os.stat(destination)
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise InputError(f"{destination} is a loop of symbolic links: give a real file") from None
-    return Path(os.path.realpath(destination))
+    """Where writing ``destination`` lands: the file a symbolic link names (or the
+    stream it names, followed link by link), else itself."""
+    current = destination
+    for _ in range(40):
+        if is_stream(current) or not current.is_symlink():
+            return current
+        current = Path(os.path.join(os.path.dirname(current), os.readlink(current)))
+    raise InputError(f"{destination} is a loop of symbolic links: give a real file")
 
 
 def is_stream(path: Path) -> bool:
-    """A name written straight into: a device, a pipe, or anything under /dev or /proc."""
-    if os.path.abspath(path).startswith(_SYSTEM_FOLDERS):
+    """A name written straight into: a device, a pipe, or one of the process's own
+    streams (``/dev/stdout``), whatever it leads to."""
+    if _OWN_STREAMS.match(os.path.normpath(os.path.abspath(path))):
         return True
     try:
         mode = os.stat(path).st_mode
@@ -57,10 +59,14 @@ def _keep_mode(temporary: str | Path, target: Path) -> None:
     """The mode ``target`` has, or where it is new the mode a plain open would give
     (mkstemp makes a file private)."""
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
+        status = os.stat(target)
     except OSError:
-        mode = 0o666 & ~umask()
-    os.chmod(temporary, mode)
+        os.chmod(temporary, 0o666 & ~umask())
+        return
+    os.chmod(temporary, stat.S_IMODE(status.st_mode))
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and (status.st_uid, status.st_gid) != (0, 0):
+        # Root replacing a user's file: the user keeps it.
+        os.chown(temporary, status.st_uid, status.st_gid)
 
 
 def umask() -> int:
@@ -75,9 +81,9 @@ def check_writable(destination: Path) -> None:
     target = target_of(destination)
     if target.is_dir():
         raise InputError(f"{destination} is a folder: give a file name")
+    if os.path.exists(target) and not os.access(target, os.W_OK):
+        raise InputError(f"cannot write {destination}: it is read-only for this user")
     if is_stream(target):
-        if os.path.exists(target) and not os.access(target, os.W_OK):
-            raise InputError(f"cannot write {destination}: no permission")
         return
     check_folder_takes_files(destination, target.parent)
 

@@ -47,10 +47,15 @@ def labelling_sheet(
     path = Path(corpus)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
-    found = [
-        (str(doc_id), text, domain_of(record) if record is not None else None)
-        for doc_id, text, record in iter_records(path, text_column=text_column)
-    ]
+    found: list[tuple[str, str, str | None]] = []
+    seen: set[str] = set()
+    for number, (doc_id, text, record) in enumerate(iter_records(path, text_column=text_column), start=1):
+        # Each document its own id: rows sharing one (or none) would merge into one
+        # document, which training refuses only after the labelling is done.
+        if doc_id in seen or (record is not None and record.get("doc_id", record.get("id", "")) is None):
+            doc_id = f"row-{number}"
+        seen.add(doc_id)
+        found.append((doc_id, text, domain_of(record) if record is not None else None))
     if not found:
         raise InputError(f"{path} holds no document with a text in {text_column!r}: name the text field with --text-column")
     if documents is not None and documents < len(found):

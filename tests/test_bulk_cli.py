@@ -610,6 +610,9 @@ def test_json_lines_read_as_one_article_are_refused_not_cleaned_row_by_row(tmp_p
     # A last row cut short does not let the others through as paragraphs.
     result = invoke("clean", "-", stdin=rows + '{"id": 3, "text": "cut\n')
     assert result.exit_code == 1 and "standard input holds JSON Lines" in result.output
+    # Cut at the start, or behind a header line: still JSON Lines.
+    result = invoke("clean", "-", stdin=rows[5:] + rows)
+    assert result.exit_code == 1 and "standard input holds JSON Lines" in result.output
     result = invoke("clean", "-", "--input-format", "text", stdin=rows)
     assert result.exit_code == 0 and set(result.stdout.splitlines()) <= set(rows.splitlines())
 
@@ -623,6 +626,13 @@ def test_text_given_as_html_in_a_corpus_is_a_bad_row(tmp_path: Path) -> None:
     source = write_corpus(tmp_path, ".jsonl", corpus_rows()[3:4])
     result = invoke("clean", source, "--html")
     assert result.exit_code == 1 and "holds no HTML (no tags): leave out --html" in result.output
+    # HTML with no article in it: its text would be replaced by nothing.
+    source = write_corpus(tmp_path, ".jsonl", [{"id": "x", "text": "Shares fell after the <b>Fed</b> decision."}])
+    result = invoke("clean", source, "--html")
+    assert result.exit_code == 1 and "trafilatura found no article text in the HTML" in result.output
+    output = tmp_path / "kept.jsonl"
+    result = invoke("clean", source, "--html", "--on-error", "skip", "-o", output)
+    assert result.exit_code == 0 and json.loads(output.read_text(encoding="utf-8"))["text"].startswith("Shares fell")
 
 
 @pytest.mark.parametrize(

@@ -311,3 +311,10 @@ def test_a_closed_standard_input_is_named() -> None:
     )
     assert done.returncode == 1
     assert done.stderr == "Error: standard input is closed: give a file, or pipe the text in\n"
+
+
+def test_a_compressed_article_is_named() -> None:
+    import gzip
+
+    result = invoke("clean", "-", stdin=gzip.compress(SEED.read_bytes()))
+    assert result.exit_code == 1 and "standard input is compressed: decompress it first (gunzip)" in result.output

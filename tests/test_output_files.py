@@ -104,3 +104,45 @@ def test_a_loop_of_links_is_refused(tmp_path: Path) -> None:
     result = invoke("clean", SEED, "-o", first)
     assert result.exit_code == 1 and "loop of symbolic links" in result.output
     assert first.is_symlink() and second.is_symlink()
+
+
+def test_only_the_process_own_streams_are_named_streams(tmp_path: Path) -> None:
+    from classifier.files import is_stream, target_of
+
+    assert is_stream(Path("/dev/stdout")) and is_stream(Path("/proc/self/fd/1"))
+    # An ordinary file in a memory file system under /dev is replaced, not appended to.
+    assert not is_stream(Path("/dev/shm/newsclean-no-such-file.txt"))
+    link = tmp_path / "out"
+    link.symlink_to("/dev/stdout")
+    assert target_of(link) == Path("/dev/stdout")
+
+
+def test_a_read_only_file_is_refused_as_the_shell_would(tmp_path: Path, monkeypatch) -> None:
+    locked = tmp_path / "locked.txt"
+    locked.write_text("keep\n", encoding="utf-8")
+    locked.chmod(0o444)
+    if os.geteuid() == 0:  # root may write anything: ask as a user would be answered
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == locked else real_access(path, mode))
+    result = invoke("clean", SEED, "-o", locked)
+    assert result.exit_code == 1 and "read-only" in result.output
+    assert locked.read_text(encoding="utf-8") == "keep\n"
+
+
+def test_one_file_named_for_two_outputs_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "o.txt"
+    result = invoke("clean", SEED, "-o", out, "--removed", out)
+    assert result.exit_code == 1 and "is named for two outputs" in result.output and not out.exists()
+
+
+def test_a_folder_corpus_written_to_a_link_to_a_folder(tmp_path: Path) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "a.txt").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    result = invoke("clean", pages, "-o", link)
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and (real / "a.txt").read_text(encoding="utf-8") == CLEANED

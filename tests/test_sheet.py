@@ -65,3 +65,31 @@ def test_the_sheet_labelled_goes_back_into_adapt(tmp_path: Path) -> None:
 def test_a_sheet_name_that_is_not_a_table_is_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["data", "sheet", str(pages(tmp_path)), "-o", str(tmp_path / "sheet.xlsx")])
     assert result.exit_code == 1 and "name the sheet .csv, .jsonl or .parquet" in result.output
+
+
+def test_rows_sharing_an_id_or_without_one_stay_apart(tmp_path: Path) -> None:
+    path = tmp_path / "pages.jsonl"
+    rows = [{"id": "same", "text": "One.\nTwo."}, {"id": "same", "text": "Three."}, {"id": None, "text": "Four."}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    sheet = labelling_sheet(path)
+    assert sheet["doc_id"].tolist() == ["same", "same", "row-2", "row-3"]
+
+
+def test_the_sheet_never_replaces_the_corpus_or_an_earlier_sheet(tmp_path: Path) -> None:
+    corpus = pages(tmp_path)
+    before = corpus.read_bytes()
+    result = runner.invoke(app, ["data", "sheet", str(corpus), "-o", str(corpus)])
+    assert result.exit_code == 1 and "is the corpus" in result.output and corpus.read_bytes() == before
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("labels already\n", encoding="utf-8")
+    result = runner.invoke(app, ["data", "sheet", str(corpus), "-o", str(sheet)])
+    assert result.exit_code == 1 and "may hold labels already" in result.output
+    assert sheet.read_text(encoding="utf-8") == "labels already\n"
+
+
+def test_labels_typed_by_hand_are_read_whatever_their_case_and_spaces(tmp_path: Path) -> None:
+    from classifier.data import read_labelled
+
+    path = tmp_path / "typed.csv"
+    path.write_text("doc_id,position,text,label\nd,0,The council met.,Reporting \nd,1,Share,UI_RESIDUE\n", encoding="utf-8")
+    assert read_labelled([path])["label"].tolist() == ["reporting", "ui_residue"]

@@ -30,7 +30,7 @@ from typing import IO, Any
 from classifier.bulk.names import CORPUS_SUFFIXES, compression_of, corpus_format
 from classifier.bulk.names import is_corpus as is_corpus  # re-exported
 from classifier.errors import InputError
-from classifier.files import move_into_place
+from classifier.files import move_into_place, target_of
 
 TEXT_SUFFIXES = (".txt",)
 HTML_SUFFIXES = (".html", ".htm")
@@ -641,6 +641,8 @@ class FolderSink:
         pass
 
     def finish(self, destination: Path) -> None:
+        destination = target_of(destination)  # a link to a folder: the folder
         if destination.exists():
             destination.rmdir()  # empty (checked before the job started)
+        destination.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.tree, destination)

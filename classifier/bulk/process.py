@@ -141,11 +141,15 @@ def extract_html(html: str) -> str:
         # Text given as HTML would come out empty, and the row's text be lost.
         raise _HtmlError("holds no HTML (no tags): leave out --html for plain text")
     try:
-        return extract_text(html)
+        text = extract_text(html)
     except NewscleanError:
         raise
     except Exception as error:  # a page trafilatura cannot read is a bad row, not a failed job
         raise _HtmlError(f"trafilatura could not read the HTML ({type(error).__name__}: {error})") from None
+    if html.strip() and not text:
+        # An empty result would replace the row's text with nothing, silently.
+        raise _HtmlError("trafilatura found no article text in the HTML (--on-error skip keeps such rows as they are)")
+    return text
 
 
 # -- documents -------------------------------------------------------------------------

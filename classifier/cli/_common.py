@@ -155,6 +155,9 @@ def read_text(source: str) -> str:
             raise InputError(f"{source} is a folder: give a text file, or - for standard input")
         data = path.read_bytes()
         name = source
+    for magic, tool in ((b"\x1f\x8b", "gunzip"), (b"\x28\xb5\x2f\xfd", "zstd -d")):
+        if data.startswith(magic):
+            raise InputError(f"{name} is compressed: decompress it first ({tool})")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -202,13 +205,16 @@ def check_article_paths(source: str, *destinations: Path | None) -> None:
     """Refuse a single-article input named like data that is not one article's text,
     and an output that would overwrite the input."""
     if source == "-":
-        return
+        source = os.devnull  # no file to protect; the outputs must still differ
     suffix = Path(source).suffix.lower()
     if suffix in _NOT_AN_ARTICLE:
         raise InputError(f"{source} is not read as one article's text: {_NOT_AN_ARTICLE[suffix]}")
-    for destination in destinations:
-        if destination is not None and same_file(destination, source):
+    given = [destination for destination in destinations if destination is not None]
+    for number, destination in enumerate(given):
+        if same_file(destination, source):
             raise InputError(f"the output {destination} is the input: write to another file")
+        if any(same_file(destination, other) for other in given[:number]):
+            raise InputError(f"{destination} is named for two outputs: give each its own file")
 
 
 def corpus_source(source: str, input_format: InputFormat | None) -> bool:
@@ -248,17 +254,20 @@ def _refuse_json_lines(text: str, source: str) -> None:
     """Refuse JSON Lines read as one article: each row would be one paragraph, and
     cleaning would drop whole rows."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    # Half the lines or more open an object, the first of them a whole one: a file cut
-    # short, or a line that is not JSON, must not let the rest through as an article.
-    if not lines or not lines[0].startswith("{") or 2 * sum(line.startswith("{") for line in lines) < len(lines):
+    # Half the lines or more are objects, one of the first few whole: a file cut short
+    # at either end, or a header line, must not let the rest through as an article.
+    objects = [line for line in lines if line.startswith("{") and line.endswith("}")]
+    if not objects or 2 * len(objects) < len(lines):
         return
     import json
 
-    try:
-        first = json.loads(lines[0])
-    except ValueError:
-        return
-    if not isinstance(first, dict):
+    def is_object(line: str) -> bool:
+        try:
+            return isinstance(json.loads(line), dict)
+        except ValueError:
+            return False
+
+    if not any(is_object(line) for line in objects[:3]):
         return
     if source == "-":
         raise InputError(

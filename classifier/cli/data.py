@@ -143,12 +143,17 @@ def sheet_command(
     """
     import io
 
-    from classifier.files import check_writable, write_file
+    from classifier.files import check_writable, same_file, write_file
     from classifier.sheet import labelling_sheet
 
     suffix = "".join(output.suffixes[-1:]).lower()
     if suffix not in (".csv", ".jsonl", ".parquet"):
         raise fail(f"{output}: name the sheet .csv, .jsonl or .parquet")
+    if same_file(output, corpus):
+        raise fail(f"the sheet {output} is the corpus: write it to another file")
+    if output.exists():
+        # A sheet already made may hold hours of labels.
+        raise fail(f"{output} exists (it may hold labels already): remove it or name another sheet")
     check_writable(output)
     sheet = labelling_sheet(corpus, model=load(model), text_column=text_column, documents=documents, seed=seed)
     if suffix == ".csv":

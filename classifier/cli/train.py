@@ -116,7 +116,7 @@ def _adapt(frame: object, output: Path, *, base: Path | None, strength: float | 
         before, after = found.base, found.adapted
         typer.echo(
             f"adapted {source} to {labelled:,} labelled paragraphs; strength {found.strength:g}, chosen by "
-            f"{folds}-fold cross-validation over {groups_column}. On your paragraphs, out of fold: macro-F1 "
+            f"{found.folds}-fold cross-validation over {groups_column}. On your paragraphs, out of fold: macro-F1 "
             f"{before.macro_f1:.3f} -> {after.macro_f1:.3f}, reporting kept {before.reporting_chars_kept:.2%} -> "
             f"{after.reporting_chars_kept:.2%}, the rest removed {before.non_reporting_chars_removed:.1%} -> "
             f"{after.non_reporting_chars_removed:.1%}; saved to {output}",
