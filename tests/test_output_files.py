@@ -123,7 +123,13 @@ def test_a_read_only_file_is_refused_as_the_shell_would(tmp_path: Path, monkeypa
     locked.chmod(0o444)
     if os.geteuid() == 0:  # root may write anything: ask as a user would be answered
         real_access = os.access
-        monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == locked else real_access(path, mode))
+
+        def access(path, mode, **options) -> bool:
+            if str(path) == str(locked) and mode & os.W_OK:
+                return False
+            return real_access(path, mode, **options)
+
+        monkeypatch.setattr(os, "access", access)
     result = invoke("clean", SEED, "-o", locked)
     assert result.exit_code == 1 and "read-only" in result.output
     assert locked.read_text(encoding="utf-8") == "keep\n"
