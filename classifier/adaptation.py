@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 STRENGTHS: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)
 #: Folds of that cross-validation (fewer when there are fewer documents).
 ADAPTATION_FOLDS = 3
+#: How much less of the reporting characters a strength may keep, out of fold, than
+#: the base model did and still be chosen.
+KEPT_TOLERANCE = 0.001
 #: Words the base vocabulary lacks join it when this many labelled paragraphs hold
 #: them, the most frequent first, at most ``MAX_NEW_WORDS``.
 NEW_WORD_PARAGRAPHS = 2
@@ -154,6 +157,23 @@ def fit_word_weights(model: Model, texts: Sequence[str], labels: Sequence[str], 
     return fitted
 
 
+def choose_strength(by_strength: dict[float, EvaluationReport], base: EvaluationReport) -> float:
+    """Among the strengths that keep as much reporting as the base model did (never
+    losing reporting comes first), the best macro-F1, and among near ties (within
+    0.005) the strongest pull, closest to what the base learnt from every other site.
+    Where none keeps as much, the one that keeps most."""
+    safe = {
+        candidate: found
+        for candidate, found in by_strength.items()
+        if found.reporting_chars_kept >= base.reporting_chars_kept - KEPT_TOLERANCE
+    }
+    if safe:
+        best = max(found.macro_f1 for found in safe.values())
+        return max(candidate for candidate, found in safe.items() if found.macro_f1 >= best - 0.005)
+    most = max(found.reporting_chars_kept for found in by_strength.values())
+    return max(candidate for candidate, found in by_strength.items() if found.reporting_chars_kept >= most)
+
+
 def _folds(groups: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
     from sklearn.model_selection import GroupKFold
 
@@ -214,10 +234,7 @@ def adapt(
             candidate: evaluate_probabilities(scored, found[labelled], min_confidence=threshold)
             for candidate, found in out_of_fold.items()
         }
-        # The best macro-F1; among near ties (within 0.005) the strongest pull, which
-        # keeps the model closest to what it learnt from every other site.
-        best = max(report.macro_f1 for report in by_strength.values())
-        chosen = max(candidate for candidate, found in by_strength.items() if found.macro_f1 >= best - 0.005)
+        chosen = choose_strength(by_strength, base_report)
         report = Adaptation(strength=chosen, folds=folds, base=base_report, by_strength=by_strength)
     rows = np.flatnonzero(labelled)
     texts = data["text"].iloc[rows].tolist()

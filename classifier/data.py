@@ -61,6 +61,14 @@ def _read_one(path: Path) -> pd.DataFrame:
     frame["source_file"] = path.name
     # Line numbers that a person can find in the file: 1-based, after a CSV header.
     frame["source_row"] = range(2, len(frame) + 2) if name.endswith(_CSV_NAMES) else range(1, len(frame) + 1)
+    # Rows with nothing in them (a spreadsheet saves its empty rows as ",,,,"): no data.
+    present = [column for column in REQUIRED_COLUMNS if column in frame.columns]
+    if present:
+        blank = np.ones(len(frame), dtype=bool)
+        for column in present:
+            values = frame[column]
+            blank &= (values.isna() | values.astype(str).str.strip().eq("")).to_numpy()
+        frame = frame[~blank]
     return frame
 
 

@@ -112,9 +112,12 @@ def count_frame_site_repeats(frame: pd.DataFrame, *, column: str = "text", domai
         raise InputError(f"no column {column!r} in the frame: name the text column with column=")
     texts = frame[column].tolist()
     return SiteRepeats.count(
-        (domain, [p.text for p in split_paragraphs(text)])
-        for domain, text in zip(domains, texts, strict=True)
-        if domain and isinstance(text, str)
+        (
+            (domain, [p.text for p in split_paragraphs(text)])
+            for domain, text in zip(domains, texts, strict=True)
+            if domain and isinstance(text, str)
+        ),
+        distinct=True,
     )
 
 

@@ -41,14 +41,22 @@ class SiteRepeats:
     counts: np.ndarray
 
     @classmethod
-    def count(cls, pages: Iterable[tuple[str | None, Sequence[str]]]) -> SiteRepeats:
-        """Count over ``(domain, paragraphs)`` pages; pages without a domain are not counted."""
+    def count(cls, pages: Iterable[tuple[str | None, Sequence[str]]], *, distinct: bool = False) -> SiteRepeats:
+        """Count over ``(domain, paragraphs)`` pages; pages without a domain are not counted.
+
+        With ``distinct``, a page whose whole text its site has shown before counts
+        once: a corpus that holds an article twice (a crawl's duplicate rows) would
+        otherwise make its own story look like the site's furniture.
+        """
         pending: list[np.ndarray] = []
         held = 0
         keys = np.zeros(0, dtype=np.uint64)
         counts = np.zeros(0, dtype=np.int64)
+        seen = _PageSet()
         for domain, texts in pages:
             if not domain or not texts:
+                continue
+            if distinct and not seen.add(domain, texts):
                 continue
             # A paragraph repeated within one page counts once for that page.
             unique = np.unique(paragraph_keys(domain, texts))
@@ -69,6 +77,30 @@ class SiteRepeats:
         where = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
         found = self.keys[where] == wanted
         return np.where(found, np.maximum(self.counts[where], 1), 1).astype(np.float64)
+
+
+class _PageSet:
+    """Pages seen so far, one 8-byte key each: a sorted array, and a set of the
+    latest merged into it now and then (a set alone costs some 60 bytes a page)."""
+
+    def __init__(self) -> None:
+        self.sorted = np.zeros(0, dtype=np.uint64)
+        self.recent: set[int] = set()
+
+    def add(self, domain: str, texts: Sequence[str]) -> bool:
+        """Whether the page is new (and now seen)."""
+        key = int(paragraph_keys(domain, ["\n".join(text.strip() for text in texts)])[0])
+        if key in self.recent:
+            return False
+        if len(self.sorted):
+            where = min(int(np.searchsorted(self.sorted, np.uint64(key))), len(self.sorted) - 1)
+            if int(self.sorted[where]) == key:
+                return False
+        self.recent.add(key)
+        if len(self.recent) >= 1 << 16:
+            self.sorted = np.union1d(self.sorted, np.fromiter(self.recent, dtype=np.uint64, count=len(self.recent)))
+            self.recent.clear()
+        return True
 
 
 def _merge(keys: np.ndarray, counts: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -150,3 +150,20 @@ def test_adapting_twice_keeps_the_first_record(tmp_path: Path) -> None:
     twice, _ = adapt(once, team_labels(2), strength=1.0)
     assert twice.manifest["adapted"]["earlier"]["training_data"]["labelled_rows"] == 15
     assert twice.manifest["adapted"]["training_data"]["labelled_rows"] == 10
+
+
+def test_the_strength_never_trades_reporting_for_macro_f1() -> None:
+    from types import SimpleNamespace
+
+    from classifier.adaptation import choose_strength
+
+    def found(macro: float, kept: float):
+        return SimpleNamespace(macro_f1=macro, reporting_chars_kept=kept)
+
+    base = found(0.64, 0.894)
+    # The best macro-F1 kept 73% of reporting: not chosen.
+    assert choose_strength({0.1: found(0.67, 0.730), 1.0: found(0.66, 0.894), 10.0: found(0.65, 0.90)}, base) == 1.0
+    # Near ties go to the strongest pull.
+    assert choose_strength({0.1: found(0.70, 0.90), 1.0: found(0.698, 0.90)}, base) == 1.0
+    # None keeps as much as the base: the one that keeps most.
+    assert choose_strength({0.1: found(0.70, 0.80), 3.0: found(0.60, 0.85)}, base) == 3.0

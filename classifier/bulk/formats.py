@@ -464,7 +464,8 @@ def iter_documents(path: str | os.PathLike[str], *, text_column: str = "text") -
 
 
 def count_site_repeats(path: str | os.PathLike[str], *, text_column: str = "text") -> Any:
-    """How many rows of each site hold each paragraph: a first pass over a corpus.
+    """How many pages of each site hold each paragraph: a first pass over a corpus
+    (rows with the same text count once).
 
     The site is the row's ``domain`` field, else its ``url``'s host; rows with
     neither (and folders of .txt files) are not counted. Returns a
@@ -482,7 +483,7 @@ def count_site_repeats(path: str | os.PathLike[str], *, text_column: str = "text
             if domain:
                 yield domain, [paragraph.text for paragraph in split_paragraphs(text)]
 
-    return SiteRepeats.count(pages())
+    return SiteRepeats.count(pages(), distinct=True)
 
 
 # -- sinks ---------------------------------------------------------------------------

@@ -344,7 +344,8 @@ def _jsonl(payload: JsonlPayload, first_row: int, rows: int, options: JobOptions
         try:
             record = json.loads(decoded)
         except ValueError as error:
-            message = getattr(error, "msg", str(error))
+            # json's own messages may end in " at" ("Invalid control character at").
+            message = getattr(error, "msg", str(error)).removesuffix(" at")
             column = getattr(error, "colno", None)
             where = f" at column {column}" if column else ""
             result.bad.append((f"line {number}", f"not valid JSON ({message}{where})"))

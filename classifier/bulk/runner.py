@@ -48,6 +48,7 @@ from classifier.bulk.formats import (
     read_chunks,
 )
 from classifier.bulk.process import (
+    HTML_COLUMN,
     ChunkResult,
     JobOptions,
     csv_output_header,
@@ -85,6 +86,10 @@ class Interrupted(NewscleanError):
     """The job was stopped; its partial output is kept for ``--resume``."""
 
     exit_code = 130
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, stopping the job as Ctrl-C does; the exit status says which it was."""
 
 
 class WorkerLost(NewscleanError):
@@ -213,15 +218,21 @@ def _check(job: CorpusJob) -> str:
     return fmt
 
 
-def _check_columns(source: Path, fmt: str) -> None:
-    """Refuse a CSV header or Parquet schema that names a column twice: which of the
-    two holds the text would be a guess, and the other would be lost on output."""
+def _check_columns(source: Path, fmt: str, text_column: str) -> None:
+    """Refuse a CSV header or Parquet schema that names a column twice (which of the
+    two holds the text would be a guess, and the other would be lost on output), or
+    that lacks the text column: a whole file's mistake, named before any row."""
     if fmt == "csv":
         names, where = csv_header(source) or [], "header"
     elif fmt == "parquet":
         names, where = parquet_schema(source).names, "schema"
     else:
         return
+    if names and text_column not in names and HTML_COLUMN not in names:
+        shown = ", ".join(repr(name) for name in names[:8])
+        raise InputError(
+            f"{source} has no column {text_column!r} (its {where}: {shown}): name the text column with --text-column"
+        )
     repeated = sorted({name for name in names if names.count(name) > 1})
     if "" in repeated:
         raise InputError(
@@ -363,7 +374,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM stops the job like Ctrl-C: the partial output stays for --resume."""
 
     def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        raise _Terminated
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
@@ -389,7 +400,7 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
     fmt = _check(job)
     source = Path(job.source)
     stdin = reads_stdin(source)
-    _check_columns(source, fmt)
+    _check_columns(source, fmt, job.text_column)
     jobs = job.jobs or available_cores()
     if jobs > 1 and _is_large(source):
         _start_worker_server()
@@ -558,7 +569,10 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
         else:
             where = f"after {rows_done:,} rows of {source}: run the same command with --resume to continue"
         if isinstance(stop, KeyboardInterrupt):
-            raise Interrupted(f"interrupted {where}" if output is not None else "interrupted") from None
+            interrupted = Interrupted(f"interrupted {where}" if output is not None else "interrupted")
+            if isinstance(stop, _Terminated):
+                interrupted.exit_code = 128 + signal.SIGTERM  # 143, as a process that SIGTERM ended
+            raise interrupted from None
         raise WorkerLost(f"a worker process stopped (killed by a signal, or out of memory) {where}") from None
     except BaseException:
         for sink in sinks:

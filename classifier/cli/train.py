@@ -122,7 +122,13 @@ def _adapt(frame: object, output: Path, *, base: Path | None, strength: float | 
             f"{after.non_reporting_chars_removed:.1%}; saved to {output}",
             err=True,
         )
-        if after.macro_f1 < before.macro_f1:
+        if after.reporting_chars_kept < before.reporting_chars_kept:
+            typer.echo(
+                "Warning: the adapted model keeps less of your reporting than its base out of fold: keep the base, "
+                "or label more pages",
+                err=True,
+            )
+        elif after.macro_f1 < before.macro_f1:
             typer.echo("Warning: the adapted model did worse than its base on your labels out of fold: keep the base", err=True)
     else:
         typer.echo(
