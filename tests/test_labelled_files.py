@@ -120,5 +120,6 @@ def test_a_label_that_is_absent_but_predicted_counts_in_macro_f1() -> None:
 
 def test_empty_rows_a_spreadsheet_saves_are_not_data(tmp_path: Path) -> None:
     path = tmp_path / "sheet.csv"
-    path.write_text("doc_id,position,text,label\nd,0,The council met.,reporting\nd,1,Share,ui_residue\n,,,\n,,,\n", encoding="utf-8")
+    rows = "doc_id,position,text,label\nd,0,The council met.,reporting\nd,1,Share,ui_residue\n"
+    path.write_text(rows + ",,,\n,,,\n", encoding="utf-8")
     assert read_labelled([path])["label"].tolist() == ["reporting", "ui_residue"]
