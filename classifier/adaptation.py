@@ -174,12 +174,6 @@ def choose_strength(by_strength: dict[float, EvaluationReport], base: Evaluation
     return max(candidate for candidate, found in by_strength.items() if found.reporting_chars_kept >= most)
 
 
-def _folds(groups: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    from sklearn.model_selection import GroupKFold
-
-    return list(GroupKFold(n_splits=min(folds, len(np.unique(groups)))).split(np.zeros(len(groups)), groups=groups))
-
-
 def adapt(
     base: Model,
     data: pd.DataFrame,
@@ -197,6 +191,7 @@ def adapt(
     from classifier import __version__
     from classifier.data import check_table, fingerprint, labelled_mask
     from classifier.evaluation import evaluate_probabilities, predict_table
+    from classifier.training import _group_folds
 
     check_table(data, function="adapt")
     if strength is not None and not (math.isfinite(strength) and strength > 0):
@@ -220,7 +215,7 @@ def adapt(
         # neighbours (the site's repeats among them) is then what the candidates read.
         base_out_of_fold = np.zeros((len(data), len(LABELS)))
         out_of_fold = {candidate: np.zeros((len(data), len(LABELS))) for candidate in STRENGTHS}
-        for train_rows, test_rows in _folds(groups, folds):
+        for train_rows, test_rows in _group_folds(groups, folds):
             base_out_of_fold[test_rows] = predict_table(base, data.iloc[test_rows])
             fit_rows = train_rows[labelled[train_rows]]
             texts, labels = data["text"].iloc[fit_rows].tolist(), data["label"].iloc[fit_rows].tolist()

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from classifier.bulk.names import CORPUS_SUFFIXES, compression_of, corpus_format
+from classifier.bulk.names import CORPUS_SUFFIXES, compressed_by, compression_of, corpus_format
 from classifier.bulk.names import is_corpus as is_corpus  # re-exported
 from classifier.errors import InputError
 from classifier.files import move_into_place, target_of
@@ -91,9 +91,10 @@ def open_binary(path: Path) -> tuple[IO[bytes], _Counting]:
         # holding back rows that a slow producer has already sent.
         raw = _Counting(getattr(sys.stdin.buffer, "raw", sys.stdin.buffer), owned=False)
         stream = io.BufferedReader(raw, buffer_size=1 << 20)
-        for magic, tool in ((b"\x1f\x8b", "zcat"), (b"\x28\xb5\x2f\xfd", "zstdcat")):
-            if stream.peek(len(magic))[: len(magic)] == magic:
-                raise InputError(f"standard input is compressed: pipe it through {tool} first")
+        compression = compressed_by(stream.peek(4)[:4])
+        if compression is not None:
+            tool = {"gzip": "zcat", "zstd": "zstdcat"}[compression]
+            raise InputError(f"standard input is compressed: pipe it through {tool} first")
         return stream, raw
     try:
         raw = _Counting(open(path, "rb", buffering=0))

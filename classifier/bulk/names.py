@@ -53,3 +53,12 @@ def corpus_format(path: str | os.PathLike[str]) -> str | None:
 def is_corpus(path: str | os.PathLike[str]) -> bool:
     """True for a folder or a file named like a corpus (see ``CORPUS_SUFFIXES``)."""
     return corpus_format(path) is not None
+
+
+#: The first bytes of a compressed stream, and the tool that unpacks it.
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd"))
+
+
+def compressed_by(head: bytes) -> str | None:
+    """``"gzip"`` or ``"zstd"`` when ``head`` (the first bytes of a stream) starts one."""
+    return next((tool for magic, tool in _MAGIC if head.startswith(magic)), None)

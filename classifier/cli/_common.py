@@ -155,9 +155,12 @@ def read_text(source: str) -> str:
             raise InputError(f"{source} is a folder: give a text file, or - for standard input")
         data = path.read_bytes()
         name = source
-    for magic, tool in ((b"\x1f\x8b", "gunzip"), (b"\x28\xb5\x2f\xfd", "zstd -d")):
-        if data.startswith(magic):
-            raise InputError(f"{name} is compressed: decompress it first ({tool})")
+    from classifier.bulk.names import compressed_by
+
+    compression = compressed_by(data[:4])
+    if compression is not None:
+        tool = {"gzip": "gunzip", "zstd": "zstd -d"}[compression]
+        raise InputError(f"{name} is compressed: decompress it first ({tool})")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
