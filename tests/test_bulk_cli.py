@@ -835,3 +835,28 @@ def test_a_json_message_says_at_column_once(tmp_path: Path) -> None:
     source.write_text('{"text": "a\tb"}\n', encoding="utf-8")
     result = invoke("clean", source)
     assert result.exit_code == 1 and "Invalid control character at column" in result.output
+
+
+@pytest.mark.skipif(os.name != "posix", reason="select on a pipe is POSIX")
+def test_rows_piped_slowly_come_out_before_the_pipe_closes(tmp_path: Path) -> None:
+    import select
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "classifier", "clean", "-", "--input-format", "jsonl", "--jobs", "1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(json.dumps({"id": "a", "text": "The council met on Monday.\nShare"}).encode() + b"\n")
+        process.stdin.flush()
+        # The pipe stays open: the row must not wait for a chunk of 256 to fill.
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        assert ready, "no output while the pipe was open"
+        assert json.loads(process.stdout.readline())["id"] == "a"
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()

@@ -287,7 +287,12 @@ def _jsonl_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int)
             lines: list[bytes] = []
             size = 0
             first = row
-            for line in stream:
+            for line in _piped_lines(stream) if str(path) == "-" else stream:
+                if line is None:  # the pipe went quiet: what has come goes on now
+                    if lines:
+                        yield Chunk(first, len(lines), JsonlPayload(lines, first + 1), raw.count)
+                        lines, size, first = [], 0, row
+                    continue
                 lines.append(line)
                 size += len(line)
                 row += 1
@@ -298,6 +303,37 @@ def _jsonl_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int)
                 yield Chunk(first, len(lines), JsonlPayload(lines, first + 1), raw.count)
         except Exception as error:
             raise _read_error(path, row + 1, error) from None
+
+
+#: Seconds a pipe may stay quiet before the rows already read go on without a full chunk.
+PIPE_IDLE_SECONDS = 0.5
+
+
+def _piped_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
+    """The lines of standard input as they arrive, and None each time it has been
+    quiet for ``PIPE_IDLE_SECONDS``: a slow producer's rows are not held back until
+    a chunk fills."""
+    import select
+
+    try:
+        descriptor = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        descriptor = None  # not a real stream (a test's): read it as a file
+    if descriptor is None or os.name != "posix":
+        yield from stream
+        return
+    pending = b""
+    while True:
+        if not select.select([descriptor], [], [], PIPE_IDLE_SECONDS)[0]:
+            yield None
+        data = stream.read1(1 << 20)  # type: ignore[attr-defined]
+        if not data:
+            break
+        *complete, pending = (pending + data).split(b"\n")
+        for line in complete:
+            yield line + b"\n"
+    if pending:
+        yield pending
 
 
 def _csv_reader(stream: IO[bytes]) -> tuple[Any, io.TextIOWrapper]:
