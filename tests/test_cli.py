@@ -318,3 +318,9 @@ def test_a_compressed_article_is_named() -> None:
 
     result = invoke("clean", "-", stdin=gzip.compress(SEED.read_bytes()))
     assert result.exit_code == 1 and "standard input is compressed: decompress it first (gunzip)" in result.output
+
+
+@pytest.mark.parametrize("option", [["--jobs", "2"], ["--site-repeats"]])
+def test_corpus_options_given_with_one_article_are_refused(option: list[str]) -> None:
+    result = invoke("clean", str(SEED), *option)
+    assert result.exit_code == 1 and f"{option[0]} applies to a corpus" in result.output

@@ -123,3 +123,12 @@ def test_empty_rows_a_spreadsheet_saves_are_not_data(tmp_path: Path) -> None:
     rows = "doc_id,position,text,label\nd,0,The council met.,reporting\nd,1,Share,ui_residue\n"
     path.write_text(rows + ",,,\n,,,\n", encoding="utf-8")
     assert read_labelled([path])["label"].tolist() == ["reporting", "ui_residue"]
+
+
+def test_fold_options_without_folds_are_refused(tmp_path: Path) -> None:
+    data = tmp_path / "labels.jsonl"
+    data.write_text(table().to_json(orient="records", lines=True), encoding="utf-8")
+    cases = ((["--folds", "3"], "--folds applies to --cross-validate"), (["--groups", "doc_id"], "--groups applies"))
+    for options, message in cases:
+        result = invoke("evaluate", data, *options)
+        assert result.exit_code == 1 and message in result.output

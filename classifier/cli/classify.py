@@ -112,7 +112,14 @@ def classify_command(
         return
 
     corpus_only(
-        **{"--text-column": text_column, "--labels": labels, "--resume": resume, "--on-error skip": on_error is OnError.skip}
+        **{
+            "--text-column": text_column,
+            "--labels": labels,
+            "--resume": resume,
+            "--on-error skip": on_error is OnError.skip,
+            "--jobs": jobs,
+            "--site-repeats": site_repeats,
+        }
     )
     check_article_paths(source, output, report)
     output_format = output_format or OutputFormat.table

@@ -34,7 +34,7 @@ from classifier.errors import InputError
 from classifier.files import check_writable, write_file
 from classifier.labels import LABELS, REPORTING
 
-CORPUS_HELP = "a folder of .txt files, or a .jsonl(.gz/.zst), .csv or .parquet file"
+CORPUS_HELP = "a folder of .txt files, or a .jsonl/.ndjson/.csv (each also .gz/.zst) or .parquet file"
 
 
 def corpus_only(**given: object) -> None:
@@ -52,7 +52,9 @@ def clean_command(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write here instead of stdout (a corpus: a file of the input's format, or a folder)."
     ),
-    keep: list[str] = typer.Option([REPORTING], "--keep", "-k", help=f"Labels to keep ({', '.join(LABELS)})."),
+    keep: list[str] = typer.Option(
+        [REPORTING], "--keep", "-k", help=f"A label to keep ({', '.join(LABELS)}); repeat -k for more than one."
+    ),
     min_confidence: float | None = typer.Option(
         None, "--min-confidence", min=0.0, max=1.0, help="Drop only at this confidence or more (default: the model's)."
     ),
@@ -115,7 +117,14 @@ def clean_command(
         return
 
     corpus_only(
-        **{"--text-column": text_column, "--labels": labels, "--resume": resume, "--on-error skip": on_error is OnError.skip}
+        **{
+            "--text-column": text_column,
+            "--labels": labels,
+            "--resume": resume,
+            "--on-error skip": on_error is OnError.skip,
+            "--jobs": jobs,
+            "--site-repeats": site_repeats,
+        }
     )
     check_article_paths(source, output, removed, report)
     if removed is not None:

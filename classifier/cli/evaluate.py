@@ -30,9 +30,13 @@ def evaluate_command(
     cross_corpus: bool = typer.Option(
         False, "--cross-corpus", help="For each corpus: train on the others, score it (no --model)."
     ),
-    folds: int = typer.Option(5, "--folds", min=2, help="Folds for --cross-validate."),
-    groups: str = typer.Option("domain", "--groups", help="Column kept within one fold."),
-    score_authored: bool = typer.Option(False, "--score-authored", help="Also score rows we wrote (corpus 'authored')."),
+    folds: int | None = typer.Option(None, "--folds", min=2, help="Folds for --cross-validate [default: 5]."),
+    groups: str | None = typer.Option(
+        None, "--groups", help="With --cross-validate or --cross-corpus: the column kept within one fold [default: domain]."
+    ),
+    score_authored: bool = typer.Option(
+        False, "--score-authored", help="With --cross-validate: also score rows we wrote (corpus 'authored')."
+    ),
     encipher: bool = typer.Option(
         False,
         "--encipher",
@@ -53,6 +57,12 @@ def evaluate_command(
         raise fail("--model and --min-confidence score a trained model: --cross-validate and --cross-corpus train their own")
     if score_authored and not cross_validate:
         raise fail("--score-authored applies to --cross-validate: a plain evaluate scores every row it is given")
+    if folds is not None and not cross_validate:
+        raise fail("--folds applies to --cross-validate")
+    if groups is not None and not trains:
+        raise fail("--groups applies to --cross-validate and --cross-corpus: a plain evaluate trains nothing")
+    folds = folds or 5
+    groups = groups or "domain"
     to_stdout = json_output is not None and str(json_output) == "-"
     if json_output is not None and not to_stdout:
         if any(same_file(json_output, path) for path in data):
