@@ -111,16 +111,7 @@ def classify_command(
         run_corpus_command(job, report)
         return
 
-    corpus_only(
-        **{
-            "--text-column": text_column,
-            "--labels": labels,
-            "--resume": resume,
-            "--on-error skip": on_error is OnError.skip,
-            "--jobs": jobs,
-            "--site-repeats": site_repeats,
-        }
-    )
+    corpus_only(text_column=text_column, labels=labels, resume=resume, on_error=on_error, jobs=jobs, site_repeats=site_repeats)
     check_article_paths(source, output, report)
     output_format = output_format or OutputFormat.table
     from classifier.api import classify

@@ -37,8 +37,18 @@ from classifier.labels import LABELS, REPORTING
 CORPUS_HELP = "a folder of .txt files, or a .jsonl/.ndjson/.csv (each also .gz/.zst) or .parquet file"
 
 
-def corpus_only(**given: object) -> None:
+def corpus_only(
+    *, text_column: str | None, labels: bool, resume: bool, on_error: OnError, jobs: int | None, site_repeats: bool
+) -> None:
     """Refuse corpus options given with one article."""
+    given = {
+        "--text-column": text_column,
+        "--labels": labels,
+        "--resume": resume,
+        "--on-error skip": on_error is OnError.skip,
+        "--jobs": jobs,
+        "--site-repeats": site_repeats,
+    }
     used = [name for name, value in given.items() if value]
     if used:
         raise InputError(f"{', '.join(used)} applies to a corpus ({CORPUS_HELP}), not to one article")
@@ -116,16 +126,7 @@ def clean_command(
         run_corpus_command(job, report)
         return
 
-    corpus_only(
-        **{
-            "--text-column": text_column,
-            "--labels": labels,
-            "--resume": resume,
-            "--on-error skip": on_error is OnError.skip,
-            "--jobs": jobs,
-            "--site-repeats": site_repeats,
-        }
-    )
+    corpus_only(text_column=text_column, labels=labels, resume=resume, on_error=on_error, jobs=jobs, site_repeats=site_repeats)
     check_article_paths(source, output, removed, report)
     if removed is not None:
         check_writable(removed)  # before the work, as the output is
