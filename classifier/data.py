@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from classifier.bulk.names import corpus_format
 from classifier.errors import DataError, UnknownLabelError
 from classifier.labels import LABELS
 
@@ -35,17 +36,19 @@ def _read_one(path: Path) -> pd.DataFrame:
         raise DataError(f"{path} is a folder: give a CSV, JSONL or Parquet file of labelled paragraphs")
     if not path.is_file():
         raise DataError(f"{path}: no such file; give a CSV, JSONL or Parquet file of labelled paragraphs")
+    # The names a corpus job reads (classifier.bulk.names), compressed ones too.
+    fmt = corpus_format(path)
     try:
-        if name.endswith(_JSONL_NAMES):
+        if fmt == "jsonl":
             frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
-        elif name.endswith(_CSV_NAMES):
+        elif fmt == "csv":
             frame = pd.read_csv(
                 path, dtype={"doc_id": str, "text": str, "label": str}, keep_default_na=False, encoding="utf-8-sig"
             )
             if len(frame.columns) == 1 and any(mark in str(frame.columns[0]) for mark in ";\t"):
                 mark = "semicolons" if ";" in str(frame.columns[0]) else "tabs"
                 raise DataError(f"{path}: its columns are separated by {mark}: write the CSV with commas")
-        elif name.endswith(".parquet"):
+        elif fmt == "parquet":
             frame = pd.read_parquet(path)
         else:
             raise DataError(f"{path}: unknown file type; use .csv, .jsonl or .parquet (.gz or .zst for the first two)")
@@ -60,7 +63,7 @@ def _read_one(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: cannot be read as a table ({reason}); check that it is valid UTF-8 {path.suffix}") from None
     frame["source_file"] = path.name
     # Line numbers that a person can find in the file: 1-based, after a CSV header.
-    frame["source_row"] = range(2, len(frame) + 2) if name.endswith(_CSV_NAMES) else range(1, len(frame) + 1)
+    frame["source_row"] = range(2, len(frame) + 2) if fmt == "csv" else range(1, len(frame) + 1)
     # Rows with nothing in them (a spreadsheet saves its empty rows as ",,,,"): no data.
     present = [column for column in REQUIRED_COLUMNS if column in frame.columns]
     if present:
@@ -70,10 +73,6 @@ def _read_one(path: Path) -> pd.DataFrame:
             blank &= (values.isna() | values.astype(str).str.strip().eq("")).to_numpy()
         frame = frame[~blank]
     return frame
-
-
-_JSONL_NAMES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson", ".ndjson.gz", ".ndjson.zst")
-_CSV_NAMES = (".csv", ".csv.gz", ".csv.zst")
 
 
 def plain_value(value: object) -> object:

@@ -229,15 +229,22 @@ def list_folder(root: Path, *, html: bool = False) -> list[str]:
     Hidden files and folders (a name starting with ".") are left out: partial output
     lives in hidden folders.
     """
+    return sorted(_folder_documents(root, html=html))
+
+
+def folder_has_documents(root: Path, *, html: bool = False) -> bool:
+    """Whether ``list_folder`` would list anything: the walk stops at the first."""
+    return next(_folder_documents(root, html=html), None) is not None
+
+
+def _folder_documents(root: Path, *, html: bool) -> Iterator[str]:
     suffixes = HTML_SUFFIXES if html else TEXT_SUFFIXES
-    found: list[str] = []
     for directory, subdirectories, files in os.walk(root):
         subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
         relative = Path(directory).relative_to(root)
         for name in files:
             if not name.startswith(".") and name.lower().endswith(suffixes):
-                found.append((relative / name).as_posix())
-    return sorted(found)
+                yield (relative / name).as_posix()
 
 
 def read_chunks(

@@ -42,7 +42,7 @@ from classifier.bulk.formats import (
     corpus_format,
     csv_header,
     csv_text,
-    list_folder,
+    folder_has_documents,
     parquet_schema,
     progress_total,
     read_chunks,
@@ -174,7 +174,7 @@ def _check(job: CorpusJob) -> str:
         fmt = corpus_format(source)
     if fmt is None:
         raise InputError(f"{source} is not a corpus: give a folder of .txt files or a .jsonl(.gz/.zst), .csv or .parquet file")
-    if fmt == "folder" and not list_folder(source, html=job.html):
+    if fmt == "folder" and not folder_has_documents(source, html=job.html):
         # A folder that cannot be read lists as empty too: say so rather than clean nothing.
         kinds = ".html or .htm" if job.html else ".txt"
         raise InputError(f"{source} holds no {kinds} files that can be read: check the folder, or its permissions")
