@@ -7,8 +7,12 @@ that dropping paragraphs and restoring them are both exact.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+# A line ends at "\n", "\r\n" or a lone "\r" (old Mac files, some CMS exports).
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,22 +33,33 @@ class Paragraph:
 def split_paragraphs(text: str) -> list[Paragraph]:
     """Split ``text`` into paragraphs: one non-empty line each.
 
-    Lines end at ``\\n``; a ``\\r`` before it belongs to the line break. Lines holding
-    only white space are not paragraphs; they stay in the span of the paragraph
-    before them (or in the leading gap before the first paragraph).
+    Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r``. Lines holding only white
+    space are not paragraphs; they stay in the span of the paragraph before them (or
+    in the leading gap before the first paragraph).
     """
     if not isinstance(text, str):
         raise TypeError(f"split_paragraphs expects str, got {type(text).__name__}")
     paragraphs: list[Paragraph] = []
     starts: list[int] = []
     lines: list[str] = []
-    position = 0
-    for line in text.split("\n"):
-        content = line[:-1] if line.endswith("\r") else line
-        if content.strip():
+    if "\r" not in text:  # the common case, without a regex
+        position = 0
+        for line in text.split("\n"):
+            if line.strip():
+                starts.append(position)
+                lines.append(line)
+            position += len(line) + 1
+    else:
+        position = 0
+        for match in _LINE_BREAK.finditer(text):
+            line = text[position : match.start()]
+            if line.strip():
+                starts.append(position)
+                lines.append(line)
+            position = match.end()
+        if text[position:].strip():
             starts.append(position)
-            lines.append(content)
-        position += len(line) + 1
+            lines.append(text[position:])
     total = len(text)
     for index, (start, content) in enumerate(zip(starts, lines, strict=True)):
         end = starts[index + 1] if index + 1 < len(starts) else total

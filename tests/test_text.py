@@ -11,6 +11,14 @@ def test_one_non_empty_line_is_one_paragraph() -> None:
     assert [p.text for p in split_paragraphs(text)] == ["First line.", "Second line", "\tThird"]
 
 
+def test_a_lone_carriage_return_ends_a_line() -> None:
+    # Old Mac files and some CMS exports break lines with "\r" alone: each is a paragraph.
+    text = "Reporting.\rDonate now!\r\rRemind me later.\r\nLast"
+    paragraphs = split_paragraphs(text)
+    assert [p.text for p in paragraphs] == ["Reporting.", "Donate now!", "Remind me later.", "Last"]
+    assert remove_paragraphs(text, paragraphs, [1, 2]) == "Reporting.\rLast"
+
+
 def test_spans_cover_blank_lines_after_a_paragraph() -> None:
     text = "\nA\n\nB\nC"
     paragraphs = split_paragraphs(text)

@@ -638,7 +638,10 @@ class ParquetSink:
 
     def finish(self, destination: Path) -> None:
         """Join the parts into row groups of ``ROW_GROUP_ROWS`` rows or ``ROW_GROUP_BYTES``
-        (whichever comes first), not one small group per chunk, which readers pay for."""
+        (whichever comes first), not one small group per chunk, which readers pay for.
+
+        The parts stay until the joined file is in place: a run stopped while joining
+        resumes from them."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -649,7 +652,6 @@ class ParquetSink:
             for number in range(self.parts):
                 part = self._part(number)
                 table = pq.read_table(part, schema=self.schema)
-                part.unlink()
                 pending.append(table)
                 rows += table.num_rows
                 size += table.nbytes
@@ -659,6 +661,8 @@ class ParquetSink:
             if pending:
                 writer.write_table(pa.concat_tables(pending), row_group_size=rows)
         move_into_place(joined, destination)
+        for number in range(self.parts):
+            self._part(number).unlink()
 
 
 class FolderSink:

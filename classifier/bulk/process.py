@@ -26,6 +26,7 @@ import numpy as np
 
 from classifier.bulk.formats import CsvPayload, FolderPayload, JsonlPayload, csv_text
 from classifier.bulk.report import CorpusReport, domain_of
+from classifier.errors import NewscleanError
 from classifier.evaluation import drop_mask
 from classifier.labels import LABELS, REPORTING
 from classifier.text import remove_paragraphs, split_paragraphs
@@ -118,7 +119,13 @@ def init_worker(options: JobOptions, ignore_interrupt: bool = True) -> None:
 
     # The job's own process has said so once already.
     warnings.simplefilter("ignore", ModelVersionWarning)
-    model = load_model(options.model_path)
+    try:
+        model = load_model(options.model_path)
+    except Exception as error:
+        # An initializer that raises only logs a traceback, and the job would see a
+        # worker "killed"; the chunk this worker takes reports what went wrong instead.
+        _WORKER.update(failed=WorkerStartError(f"a worker process could not load the model: {error}"), options=options)
+        return
     threshold = model.default_min_confidence if options.min_confidence is None else float(options.min_confidence)
     _WORKER.update(model=model, threshold=threshold, options=options)
 
@@ -127,6 +134,10 @@ def set_worker_model(model: Any, options: JobOptions) -> None:
     """Use ``model`` in this process (the job runs without a pool)."""
     threshold = model.default_min_confidence if options.min_confidence is None else float(options.min_confidence)
     _WORKER.update(model=model, threshold=threshold, options=options)
+
+
+class WorkerStartError(NewscleanError):
+    """A worker process could not get ready (its model did not load)."""
 
 
 class _HtmlError(Exception):
@@ -302,6 +313,8 @@ def _text_or_reason(record: dict[str, Any], options: JobOptions) -> tuple[str | 
 
 def process_chunk(fmt: str, payload: Any, first_row: int, rows: int) -> ChunkResult:
     """One chunk of input in, one chunk of output (and its removed paragraphs and counts) out."""
+    if "failed" in _WORKER:
+        raise _WORKER["failed"]
     options: JobOptions = _WORKER["options"]
     if fmt == "jsonl":
         return _jsonl(payload, first_row, rows, options)

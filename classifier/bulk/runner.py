@@ -51,6 +51,7 @@ from classifier.bulk.process import (
     HTML_COLUMN,
     ChunkResult,
     JobOptions,
+    WorkerStartError,
     csv_output_header,
     init_worker,
     one_blas_thread,
@@ -550,7 +551,7 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
         out_sink.finish(output)
         if partial is not None:
             shutil.rmtree(partial, ignore_errors=True)
-    except (BrokenProcessPool, KeyboardInterrupt) as stop:
+    except (BrokenProcessPool, KeyboardInterrupt, WorkerStartError) as stop:
         # Stopped from outside (Ctrl-C, SIGTERM) or a worker killed (a signal, or out
         # of memory): what was recorded stays for --resume.
         for sink in sinks:
@@ -573,6 +574,8 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
             if isinstance(stop, _Terminated):
                 interrupted.exit_code = 128 + signal.SIGTERM  # 143, as a process that SIGTERM ended
             raise interrupted from None
+        if isinstance(stop, WorkerStartError):
+            raise WorkerStartError(f"{stop} ({where})") from None
         raise WorkerLost(f"a worker process stopped (killed by a signal, or out of memory) {where}") from None
     except BaseException:
         for sink in sinks:
