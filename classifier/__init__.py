@@ -5,7 +5,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from classifier.api import Prediction, classify, clean, clean_document, default_model_path, load_model
+from classifier.api import CleanedDocument, Prediction, classify, clean, clean_document, default_model_path, load_model
 from classifier.errors import (
     DataError,
     InputError,
@@ -24,6 +24,7 @@ __all__ = [
     "LABELS",
     "REPORTING",
     "UI_RESIDUE",
+    "CleanedDocument",
     "DataError",
     "InputError",
     "Model",
@@ -56,6 +57,7 @@ _LAZY = {
     "train": "classifier.training",
     "evaluate": "classifier.evaluation",
     "clean_html": "classifier.html",
+    "classify_html": "classifier.html",
     "classify_frame": "classifier.frames",
     "clean_frame": "classifier.frames",
 }
@@ -69,4 +71,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'classifier' has no attribute {name!r}")
 
 
-__all__ += ["classify_frame", "clean_frame", "clean_html"]
+__all__ += ["classify_frame", "classify_html", "clean_frame", "clean_html"]

@@ -135,7 +135,8 @@ def fit_word_weights(model: Model, texts: Sequence[str], labels: Sequence[str], 
         scores = offsets + active @ delta
         if model.stage1_link == "ovr":
             loss = float((weights * (np.logaddexp(0.0, scores) - one_hot * scores)).sum())
-            residual = weights * (1.0 / (1.0 + np.exp(-scores)) - one_hot)
+            # The sigmoid in log space: exp(-scores) overflows for scores far below zero.
+            residual = weights * (np.exp(-np.logaddexp(0.0, -scores)) - one_hot)
         else:
             top = scores.max(axis=1, keepdims=True)
             log_norm = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1))
@@ -211,12 +212,11 @@ def adapt(
             )
         folds = min(folds, len(np.unique(groups)))
         scored = data[labelled].reset_index(drop=True)
-        # The base model is scored fold by fold too: what it reads of a page's
-        # neighbours (the site's repeats among them) is then what the candidates read.
-        base_out_of_fold = np.zeros((len(data), len(LABELS)))
+        # Each page is read as plain ``clean`` reads one article, by the base model
+        # and by the candidates: no site repeats, which would depend on the folds.
+        base_out_of_fold = predict_table(base, data)
         out_of_fold = {candidate: np.zeros((len(data), len(LABELS))) for candidate in STRENGTHS}
         for train_rows, test_rows in _group_folds(groups, folds):
-            base_out_of_fold[test_rows] = predict_table(base, data.iloc[test_rows])
             fit_rows = train_rows[labelled[train_rows]]
             texts, labels = data["text"].iloc[fit_rows].tolist(), data["label"].iloc[fit_rows].tolist()
             # The fold's own new words: those of the paragraphs it learns from.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -14,7 +15,7 @@ import numpy as np
 from classifier.errors import ModelError
 from classifier.evaluation import drop_mask
 from classifier.labels import LABELS, REPORTING, as_labels
-from classifier.model import MANIFEST, Model, load_model_folder
+from classifier.model import Model, load_model_folder
 from classifier.text import Paragraph, remove_paragraphs, split_paragraphs
 
 DEFAULT_MODEL_NAME = "default"
@@ -41,16 +42,31 @@ def default_model_path() -> Path:
         return Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL_NAME
 
 
+# Threads that ask for a model at once wait for one load rather than make one each.
+_LOADING = threading.Lock()
+
+
 @lru_cache(maxsize=8)
-def _load_cached(path: str, stamp: tuple[int, int] | None = None) -> Model:
-    # ``stamp``: the manifest's modification time and size, so that a folder
-    # retrained in place (its manifest is written last) is loaded again.
+def _load_cached(path: str, stamp: tuple[tuple[str, int, int], ...] | None = None) -> Model:
+    # ``stamp``: each file's name, modification time and size, so that a folder
+    # retrained in place, or a file changed after a first load, is read (and checked)
+    # again.
     return load_model_folder(path)
 
 
 @lru_cache(maxsize=1)
 def _default_model() -> Model:
-    return _load_cached(str(default_model_path().resolve()))
+    with _LOADING:
+        return _load_cached(str(default_model_path().resolve()))
+
+
+def _stamp(folder: Path) -> tuple[tuple[str, int, int], ...] | None:
+    try:
+        with os.scandir(folder) as entries:
+            found = [(entry.name, entry.stat()) for entry in entries if entry.is_file()]
+    except OSError:
+        return None  # no folder: loading says so
+    return tuple(sorted((name, status.st_mtime_ns, status.st_size) for name, status in found))
 
 
 def load_model(path: str | os.PathLike[str] | None = None) -> Model:
@@ -58,15 +74,14 @@ def load_model(path: str | os.PathLike[str] | None = None) -> Model:
     if path is None:
         # The common case, once per article in a scraping loop: no path lookups.
         return _default_model()
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load_model expects a model folder's path or None, not {type(path).__name__}")
     if not str(path).strip():
         raise ModelError("the model path is empty: name a model folder, or give None for the shipped model")
     folder = Path(path).resolve()
-    try:
-        status = (folder / MANIFEST).stat()
-        stamp: tuple[int, int] | None = (status.st_mtime_ns, status.st_size)
-    except OSError:
-        stamp = None  # no manifest: loading says so
-    return _load_cached(str(folder), stamp)
+    stamp = _stamp(folder)
+    with _LOADING:
+        return _load_cached(str(folder), stamp)
 
 
 def resolve_model(model: Model | str | os.PathLike[str] | None) -> Model:
@@ -85,11 +100,15 @@ def _as_paragraph_texts(text_or_paragraphs: str | Sequence[str]) -> list[str]:
         return [paragraph.text for paragraph in split_paragraphs(text_or_paragraphs)]
     if text_or_paragraphs is None:
         raise TypeError("classify expects str or a list of paragraph strings, got None")
-    if isinstance(text_or_paragraphs, (bytes, bytearray)):
-        raise TypeError("classify expects str, got bytes: decode the text first (data.decode('utf-8'))")
-    if isinstance(text_or_paragraphs, Mapping) or not isinstance(text_or_paragraphs, Iterable):
-        # A mapping would be read as its keys.
-        raise TypeError(f"classify expects str or a list of paragraph strings, got {type(text_or_paragraphs).__name__}")
+    if isinstance(text_or_paragraphs, (bytes, bytearray, memoryview)):
+        name = type(text_or_paragraphs).__name__
+        raise TypeError(f"classify expects str, got {name}: decode the text first (bytes(data).decode('utf-8'))")
+    if isinstance(text_or_paragraphs, (Set, Mapping)) or not isinstance(text_or_paragraphs, Iterable):
+        # A mapping would be read as its keys; a set has no order, and the model reads
+        # each paragraph's neighbours.
+        raise TypeError(
+            f"classify expects str or a list of paragraph strings in document order, got {type(text_or_paragraphs).__name__}"
+        )
     texts = list(text_or_paragraphs)
     for number, item in enumerate(texts):
         if not isinstance(item, str):
@@ -151,7 +170,7 @@ def clean_document(
 ) -> CleanedDocument:
     """``clean`` with its working shown: the paragraphs, probabilities and drops."""
     if not isinstance(text, str):
-        hint = ": decode the text first (data.decode('utf-8'))" if isinstance(text, (bytes, bytearray)) else ""
+        hint = ": decode the text first (bytes(data).decode('utf-8'))" if isinstance(text, (bytes, bytearray, memoryview)) else ""
         raise TypeError(f"clean expects str, got {type(text).__name__}{hint}")
     keep = as_labels(keep)
     model = resolve_model(model)

@@ -43,11 +43,12 @@ def _read_one(path: Path) -> pd.DataFrame:
             frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
         elif fmt == "csv":
             frame = pd.read_csv(
-                path, dtype={"doc_id": str, "text": str, "label": str}, keep_default_na=False, encoding="utf-8-sig"
+                path,
+                sep=_csv_separator(path),
+                dtype={"doc_id": str, "text": str, "label": str},
+                keep_default_na=False,
+                encoding="utf-8-sig",
             )
-            if len(frame.columns) == 1 and any(mark in str(frame.columns[0]) for mark in ";\t"):
-                mark = "semicolons" if ";" in str(frame.columns[0]) else "tabs"
-                raise DataError(f"{path}: its columns are separated by {mark}: write the CSV with commas")
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
         else:
@@ -60,7 +61,13 @@ def _read_one(path: Path) -> pd.DataFrame:
             raise DataError(f"{path}, line {where[0]}: not valid JSON ({where[1]}): fix the line") from None
         # One line: pandas' messages may hold line breaks.
         reason = " ".join(str(error).split())
-        raise DataError(f"{path}: cannot be read as a table ({reason}); check that it is valid UTF-8 {path.suffix}") from None
+        if isinstance(error, UnicodeDecodeError) or "codec can't decode" in reason:
+            hint = "save it as UTF-8 (in a spreadsheet: CSV UTF-8)"
+        elif fmt == "parquet":
+            hint = "check that it is a whole Parquet file"
+        else:
+            hint = f"check that it is valid UTF-8 {path.suffix}"
+        raise DataError(f"{path}: cannot be read as a table ({reason}); {hint}") from None
     frame["source_file"] = path.name
     # Line numbers that a person can find in the file: 1-based, after a CSV header.
     frame["source_row"] = range(2, len(frame) + 2) if fmt == "csv" else range(1, len(frame) + 1)
@@ -78,6 +85,17 @@ def _read_one(path: Path) -> pd.DataFrame:
 def plain_value(value: object) -> object:
     """A numpy scalar as the Python value it holds, for messages: -1, not np.int64(-1)."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _csv_separator(path: Path) -> str:
+    """The separator of a CSV file's header: a comma, or the semicolon or tab that
+    spreadsheets set to other languages write."""
+    from classifier.bulk.formats import open_binary
+
+    stream, _ = open_binary(path)
+    with stream:
+        header = stream.readline(1 << 16).decode("utf-8", "replace")
+    return max((",", ";", "\t"), key=header.count)
 
 
 def _first_bad_json_line(path: Path) -> tuple[int, str] | None:

@@ -197,15 +197,20 @@ def evaluate_probabilities(
     )
 
 
-def predict_table(model: Model, data: pd.DataFrame) -> np.ndarray:
-    """The model's probabilities for every row of a labelled table, rows in table order."""
+def predict_table(model: Model, data: pd.DataFrame, *, site_repeats: bool = False) -> np.ndarray:
+    """The model's probabilities for every row of a labelled table, rows in table order.
+
+    Each document is read as ``clean`` reads one article. With ``site_repeats``, a
+    model that reads them is also given how many pages of the table's site hold each
+    paragraph, as ``clean --site-repeats`` gives it over a corpus: counts that depend
+    on which pages the table holds."""
     from classifier.data import documents
 
     texts = data["text"].tolist()
     positions = data["position"].to_numpy()
     groups = [sorted(rows, key=lambda row: positions[row]) for _, rows in documents(data)]
     repeats = None
-    if getattr(model, "site_repeats", False):
+    if site_repeats and getattr(model, "site_repeats", False):
         from classifier.repeats import frame_site_repeats
 
         counts = frame_site_repeats(data)
@@ -223,8 +228,11 @@ def evaluate(
     *,
     min_confidence: float | None = None,
     keep: Sequence[str] = (REPORTING,),
+    site_repeats: bool = False,
 ) -> EvaluationReport:
-    """Evaluate ``model`` on a validated labelled table (see ``classifier.data``)."""
+    """Evaluate ``model`` on a validated labelled table (see ``classifier.data``), as
+    ``clean`` reads it; with ``site_repeats``, as ``clean --site-repeats`` does over a
+    corpus of these pages (see ``predict_table``)."""
     from classifier.data import check_table
     from classifier.model import Model
 
@@ -233,4 +241,5 @@ def evaluate(
     check_table(data, function="evaluate")
     keep = as_labels(keep)
     threshold = model.default_min_confidence if min_confidence is None else min_confidence
-    return evaluate_probabilities(data, predict_table(model, data), min_confidence=threshold, keep=keep)
+    probabilities = predict_table(model, data, site_repeats=site_repeats)
+    return evaluate_probabilities(data, probabilities, min_confidence=threshold, keep=keep)

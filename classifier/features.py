@@ -23,6 +23,7 @@ from itertools import compress, repeat
 
 import numpy as np
 
+from .text import plain_paragraphs
 from .tokens import CJK_RE as _CJK_RE
 from .tokens import KEY_BYTES, ByteVocabulary, byte_tokens
 from .tokens import WORD_OR_CJK_RE as _WORD_OR_CJK_RE
@@ -446,6 +447,9 @@ def paragraph_features(
     Batches of ``BYTES_PATH_CHARS`` characters or more are tokenised in bytes
     (``classifier.tokens``), smaller ones by the regex; both give the same tokens.
     """
+    # The form of every training paragraph: an invisible character or a run of spaces
+    # would otherwise split a word or change a paragraph's length and ending.
+    texts = plain_paragraphs(texts)
     n = len(texts)
     table = token_table(vocabulary)
     space = FeatureSpace(table.n_words, n_buckets)

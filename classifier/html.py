@@ -7,6 +7,7 @@ with its ordinary settings. Imported only when HTML is given.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,7 @@ def _trafilatura() -> Any:
 def extract_text(html: str | bytes, *, favor_recall: bool = False) -> str:
     """The text trafilatura extracts from a page, one paragraph a line ("" when none)."""
     if not isinstance(html, (str, bytes)):
-        raise TypeError(f"extract_text expects str or bytes, got {type(html).__name__}")
+        raise TypeError(f"a page's HTML must be str or bytes, got {type(html).__name__}")
     if not html.strip():
         return ""
     if isinstance(html, str):
@@ -64,7 +65,7 @@ def clean_html(
     *,
     keep: Sequence[str] = (REPORTING,),
     min_confidence: float | None = None,
-    model: Model | None = None,
+    model: Model | str | os.PathLike[str] | None = None,
     favor_recall: bool = False,
 ) -> str:
     """The cleaned text of a web page: trafilatura's extraction, then ``clean``.
@@ -77,7 +78,9 @@ def clean_html(
     return clean(extract_text(html, favor_recall=favor_recall), keep=keep, min_confidence=min_confidence, model=model)
 
 
-def classify_html(html: str | bytes, *, model: Model | None = None, favor_recall: bool = False) -> list[Prediction]:
+def classify_html(
+    html: str | bytes, *, model: Model | str | os.PathLike[str] | None = None, favor_recall: bool = False
+) -> list[Prediction]:
     """Each paragraph of the page's extracted text with its label and probabilities."""
     from classifier.api import classify
 

@@ -31,7 +31,15 @@ def label_index(label: str) -> int:
 def as_labels(keep: str | Sequence[str]) -> tuple[str, ...]:
     """Labels to keep as a checked tuple; one label may be given as a plain string
     (``keep="reporting"``), which would otherwise be read letter by letter."""
-    labels = (keep,) if isinstance(keep, str) else tuple(keep)
+    from classifier.errors import InputError
+
+    try:
+        labels = (keep,) if isinstance(keep, str) else tuple(keep)
+    except TypeError:
+        raise TypeError(f"keep must be a label or a sequence of labels, such as 'reporting'; got {keep!r}") from None
+    if not labels:
+        # Every paragraph's label would be one not kept: the whole text would go.
+        raise InputError(f"keep names no label, so every paragraph would be removed: keep one or more of {', '.join(LABELS)}")
     for label in labels:
         label_index(label)
     return labels

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from classifier.errors import InputError
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from classifier.model import Model
 
 SHEET_COLUMNS = ("doc_id", "position", "text", "label", "suggested_label", "suggested_probability", "domain")
+# Fields of a corpus row that say where its text is, not what else is known of the page.
+_TEXT_FIELDS = frozenset({"text", "html", "doc_id", "id"})
 
 
 def labelling_sheet(
@@ -32,9 +35,17 @@ def labelling_sheet(
     text_column: str = "text",
     documents: int | None = None,
     seed: int = 0,
+    html: bool = False,
 ) -> pd.DataFrame:
     """The sheet of ``corpus`` (any corpus ``newsclean clean`` reads): every paragraph
-    of ``documents`` documents drawn at random with ``seed`` (all when None)."""
+    of ``documents`` documents drawn at random with ``seed`` (all when None).
+
+    A row without a usable text raises ``InputError`` naming its place (``clean``
+    stops there too). Other plain fields of the corpus (a language, a url) become
+    columns of the sheet, for grouping and breakdowns. With ``html``, the text field
+    holds each page's HTML, and the sheet has the paragraphs trafilatura extracts
+    from it, as ``clean --html`` sees them.
+    """
     import pandas as pd
 
     from classifier.api import resolve_model
@@ -47,26 +58,55 @@ def labelling_sheet(
     path = Path(corpus)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
-    found: list[tuple[str, str, str | None]] = []
+
+    def rows() -> Iterator[tuple[str, str, dict[str, Any] | None]]:
+        return iter_records(path, text_column=text_column, strict=True)
+
+    chosen: set[int] | None = None
+    if documents is not None:
+        # A first pass counts the rows, so that only the drawn ones are held.
+        total = sum(1 for _ in rows())
+        if documents < total:
+            chosen = set(random.Random(seed).sample(range(total), documents))
+    found: list[tuple[str, str, dict[str, Any] | None]] = []
     seen: set[str] = set()
-    for number, (doc_id, text, record) in enumerate(iter_records(path, text_column=text_column), start=1):
+    for number, (doc_id, text, record) in enumerate(rows(), start=1):
+        if chosen is not None and number - 1 not in chosen:
+            continue
         # Each document its own id: rows sharing one (or none) would merge into one
         # document, which training refuses only after the labelling is done.
         if doc_id in seen or (record is not None and record.get("doc_id", record.get("id", "")) is None):
             doc_id = f"row-{number}"
         seen.add(doc_id)
-        found.append((doc_id, text, domain_of(record) if record is not None else None))
+        found.append((doc_id, text, record))
     if not found:
         raise InputError(f"{path} holds no document with a text in {text_column!r}: name the text field with --text-column")
-    if documents is not None and documents < len(found):
-        chosen = sorted(random.Random(seed).sample(range(len(found)), documents))
-        found = [found[index] for index in chosen]
+    if html:
+        from classifier.html import extract_text
+
+        found = [(doc_id, extract_text(text), record) for doc_id, text, record in found]
     loaded = resolve_model(model)
     paragraphs = [[paragraph.text for paragraph in split_paragraphs(text)] for _, text, _ in found]
     probabilities = loaded.predict_proba_documents(paragraphs)
-    rows = []
-    for (doc_id, _, domain), texts, document in zip(found, paragraphs, probabilities, strict=True):
+    extra = _extra_fields([record for _, _, record in found], text_column)
+    table = []
+    for (doc_id, _, record), texts, document in zip(found, paragraphs, probabilities, strict=True):
+        domain = domain_of(record) if record is not None else None
+        fields = [None if record is None else record.get(name) for name in extra]
         for position, (text, row) in enumerate(zip(texts, document, strict=True)):
             best = int(row.argmax())
-            rows.append((doc_id, position, text, None, loaded.labels[best], round(float(row[best]), 4), domain))
-    return pd.DataFrame(rows, columns=list(SHEET_COLUMNS)).astype({"label": object})
+            table.append((doc_id, position, text, None, loaded.labels[best], round(float(row[best]), 4), domain, *fields))
+    return pd.DataFrame(table, columns=[*SHEET_COLUMNS, *extra]).astype({"label": object})
+
+
+def _extra_fields(records: list[dict[str, Any] | None], text_column: str) -> list[str]:
+    """The corpus fields the sheet carries: those holding only plain values (text,
+    numbers, true or false), in the order first seen."""
+    names: dict[str, bool] = {}
+    for record in records:
+        for name, value in (record or {}).items():
+            if name in SHEET_COLUMNS or name in _TEXT_FIELDS or name == text_column:
+                continue
+            plain = value is None or isinstance(value, (str, int, float, bool))
+            names[name] = names.get(name, True) and plain
+    return [name for name, plain in names.items() if plain]

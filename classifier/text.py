@@ -13,6 +13,13 @@ from dataclasses import dataclass
 
 # A line ends at "\n", "\r\n" or a lone "\r" (old Mac files, some CMS exports).
 _LINE_BREAK = re.compile(r"\r\n?|\n")
+# Characters that render as nothing but would make equal-looking lines differ.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"), None)
+# C0/C1 control characters other than white space: never legitimate paragraph text.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+# What ``plain_paragraph`` may change: the characters above, white space other than a
+# space, and runs of white space.
+_NOT_PLAIN_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2060\ufeff]|[^\S ]|\s\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,22 @@ def split_paragraphs(text: str) -> list[Paragraph]:
         end = starts[index + 1] if index + 1 < len(starts) else total
         paragraphs.append(Paragraph(index, content, start, end))
     return paragraphs
+
+
+def plain_paragraph(text: str) -> str:
+    """``text`` with invisible and control characters dropped and white space
+    collapsed to single spaces, stripped: the form every training paragraph has."""
+    text = _CONTROL_RE.sub(" ", text.translate(_INVISIBLE))
+    return " ".join(text.split())
+
+
+def plain_paragraphs(texts: Sequence[str]) -> Sequence[str]:
+    """``plain_paragraph`` of each text, touching only those it would change (most
+    batches have few), so that the model reads at work what it learnt from."""
+    if not _NOT_PLAIN_RE.search(" ".join(texts)):
+        return texts
+    search = _NOT_PLAIN_RE.search
+    return [plain_paragraph(text) if search(text) else text for text in texts]
 
 
 def paragraph_texts(text: str) -> list[str]:

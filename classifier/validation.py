@@ -37,12 +37,17 @@ def _scored_rows(data: pd.DataFrame, score_authored: bool) -> np.ndarray:
 
 
 def _fit_and_predict(
-    data: pd.DataFrame, train_rows: np.ndarray, test_rows: np.ndarray, config: TrainingConfig, groups_column: str
+    data: pd.DataFrame,
+    train_rows: np.ndarray,
+    test_rows: np.ndarray,
+    config: TrainingConfig,
+    groups_column: str,
+    site_repeats: bool,
 ) -> tuple[np.ndarray, float]:
     train_part = data.iloc[train_rows].reset_index(drop=True)
     test_part = data.iloc[test_rows].reset_index(drop=True)
     model, _ = train(train_part, config=config, groups_column=groups_column)
-    return predict_table(model, test_part), model.default_min_confidence
+    return predict_table(model, test_part, site_repeats=site_repeats), model.default_min_confidence
 
 
 def _report(data: pd.DataFrame, probabilities: np.ndarray, thresholds: np.ndarray, scored: np.ndarray) -> EvaluationReport:
@@ -56,14 +61,19 @@ def cross_validate(
     groups_column: str = "domain",
     folds: int = 5,
     score_authored: bool = False,
+    site_repeats: bool = False,
 ) -> ValidationResult:
-    """Out-of-fold figures with folds grouped by ``groups_column`` (a site never straddles folds)."""
+    """Out-of-fold figures with folds grouped by ``groups_column`` (a site never
+    straddles folds); each fold's pages read as ``clean`` reads them, with
+    ``site_repeats`` as ``clean --site-repeats`` does (see ``predict_table``)."""
     config = config or TrainingConfig()
     groups = data[groups_column].astype(str).to_numpy() if groups_column in data.columns else data["doc_id"].to_numpy()
     probabilities = np.zeros((len(data), 3))
     thresholds = np.zeros(len(data))
     for train_rows, test_rows in _group_folds(groups, folds):
-        probabilities[test_rows], thresholds[test_rows] = _fit_and_predict(data, train_rows, test_rows, config, groups_column)
+        probabilities[test_rows], thresholds[test_rows] = _fit_and_predict(
+            data, train_rows, test_rows, config, groups_column, site_repeats
+        )
     scored = _scored_rows(data, score_authored)
     return ValidationResult(_report(data, probabilities, thresholds, scored), probabilities, thresholds, scored)
 
@@ -74,8 +84,10 @@ def cross_corpus(
     config: TrainingConfig | None = None,
     groups_column: str = "domain",
     corpora: list[str] | None = None,
+    site_repeats: bool = False,
 ) -> dict[str, EvaluationReport]:
-    """For each corpus: train on every other row, score that corpus."""
+    """For each corpus: train on every other row, score that corpus (``site_repeats``
+    as for ``cross_validate``)."""
     if "corpus" not in data.columns:
         raise DataError("cross-corpus evaluation needs a 'corpus' column in the labelled data")
     config = config or TrainingConfig()
@@ -92,7 +104,7 @@ def cross_corpus(
         train_rows = np.flatnonzero(names != corpus)
         if len(test_rows) == 0:
             raise DataError(f"no rows of corpus {corpus!r} in the labelled data")
-        probabilities, threshold = _fit_and_predict(data, train_rows, test_rows, config, groups_column)
+        probabilities, threshold = _fit_and_predict(data, train_rows, test_rows, config, groups_column, site_repeats)
         reports[corpus] = evaluate_probabilities(
             data.iloc[test_rows].reset_index(drop=True), probabilities, min_confidence=threshold
         )

@@ -90,6 +90,17 @@ def test_the_strength_is_chosen_by_cross_validation_and_recorded(tmp_path: Path)
     assert not removed(classifier.load_model(tmp_path / "m"), story(7)).any()
     info = runner.invoke(app, ["info", "--model", str(tmp_path / "m")])
     assert "adapted to 50 labelled paragraphs" in info.output
+    # Scored on the labels it learnt from, the model's figures flatter it: said so.
+    scored = runner.invoke(app, ["evaluate", str(data), "--model", str(tmp_path / "m")])
+    assert scored.exit_code == 0 and "the model learnt from these very labels" in scored.output
+    assert "learnt from these very labels" not in runner.invoke(app, ["evaluate", str(data)]).output
+
+
+def test_the_shipped_model_is_never_written_over(tmp_path: Path) -> None:
+    data = tmp_path / "mine.jsonl"
+    data.write_text(team_labels().to_json(orient="records", lines=True), encoding="utf-8")
+    result = runner.invoke(app, ["train", str(data), "--adapt", "-o", str(classifier.default_model_path())])
+    assert result.exit_code == 1 and "is the shipped model" in result.output
 
 
 @pytest.mark.parametrize(

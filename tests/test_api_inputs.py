@@ -22,9 +22,30 @@ def test_a_misspelt_label_is_named_whole() -> None:
 
 
 @pytest.mark.parametrize("function", [classify, clean])
-def test_bytes_are_refused_with_the_way_to_decode_them(function) -> None:
-    with pytest.raises(TypeError, match=r"got bytes: decode the text first"):
-        function(b"The council met on Monday.")
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
+def test_bytes_are_refused_with_the_way_to_decode_them(function, kind) -> None:
+    with pytest.raises(TypeError, match=rf"got {kind.__name__}: decode the text first"):
+        function(kind(b"The council met on Monday."))
+
+
+@pytest.mark.parametrize("keep", [(), []])
+def test_keeping_no_label_is_refused_rather_than_emptying_the_text(keep, seed_text: str) -> None:
+    from classifier.errors import InputError
+
+    with pytest.raises(InputError, match="keep names no label"):
+        clean(seed_text, keep=keep)
+
+
+def test_keep_none_is_refused_by_name() -> None:
+    with pytest.raises(TypeError, match="keep must be a label or a sequence of labels"):
+        clean("The council met.", keep=None)  # type: ignore[arg-type]
+
+
+def test_load_model_refuses_what_is_not_a_path() -> None:
+    from classifier import load_model
+
+    with pytest.raises(TypeError, match="load_model expects a model folder's path or None, not int"):
+        load_model(5)  # type: ignore[arg-type]
 
 
 def test_none_is_refused_by_name() -> None:
@@ -46,7 +67,7 @@ def test_evaluate_and_corpus_jobs_take_one_label_as_a_string(small_model, small_
     assert result.rows == 1
 
 
-@pytest.mark.parametrize("value", [5, {"The council met.": 1}])
+@pytest.mark.parametrize("value", [5, {"The council met.": 1}, {"The council met.", "Donate now!"}])
 def test_what_is_neither_text_nor_a_list_of_paragraphs_is_refused(value) -> None:
     # A mapping would otherwise be classified as its keys.
     with pytest.raises(TypeError, match="expects str or a list of paragraph strings"):

@@ -31,3 +31,26 @@ def test_unsure_means_keep() -> None:
     assert drop_mask(probabilities, min_confidence=0.7).tolist() == [False, False]
     assert drop_mask(probabilities, min_confidence=0.5).tolist() == [False, True]
     assert drop_mask(probabilities, keep=("reporting", "donation_appeal"), min_confidence=0.5).tolist() == [False, False]
+
+
+def test_a_table_is_read_as_clean_reads_each_page_unless_site_repeats_are_asked() -> None:
+    import classifier
+    from classifier.evaluation import predict_table
+
+    model = classifier.load_model()
+    stories = [f"The council met on day {n} and voted on the budget for the harbour." for n in range(6)]
+    pages = [[story, "Follow us on our channels for more updates"] for story in stories]
+    table = pd.DataFrame(
+        {
+            "doc_id": np.repeat([f"p{n}" for n in range(6)], 2),
+            "position": [0, 1] * 6,
+            "text": [text for page in pages for text in page],
+            "label": ["reporting", "ui_residue"] * 6,
+            "domain": "example.org",
+        }
+    )
+    alone = np.vstack([model.predict_proba(page) for page in pages])
+    # Equal to single precision: stage two runs batches of other sizes through BLAS.
+    np.testing.assert_allclose(predict_table(model, table), alone, atol=1e-6)
+    # Over these pages the line repeats on six of the site's pages: the model reads it so.
+    assert np.abs(predict_table(model, table, site_repeats=True) - alone).max() > 1e-3

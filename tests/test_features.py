@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from classifier.features import (
     N_SHAPE,
@@ -12,6 +14,8 @@ from classifier.features import (
     paragraph_features,
     words_of,
 )
+from classifier.text import plain_paragraph
+from tests.conftest import SEED
 
 VOCABULARY = {
     word: index for index, word in enumerate(sorted({"we", "you", "donate", "today", "the", "minister", "said", "0000", "usd"}))
@@ -125,3 +129,30 @@ def test_character_classes_filled_as_seen_match_the_string_methods() -> None:
             | _SPACE * character.isspace()
         )
         assert bits == expected, hex(code)
+
+
+odd_texts = st.lists(
+    st.text(alphabet=st.sampled_from(list("ab .!/\t\xa0\u200b\u2060\ufeff\x00\x07\x85\u2028é東0")), max_size=12),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(odd_texts)
+def test_text_is_read_as_training_text_is_written(texts: list[str]) -> None:
+    # Training paragraphs hold no invisible or control characters and single spaces
+    # only: the model reads any text in that form (a batch with nothing to change
+    # skips the work, which must not matter either).
+    plain = [plain_paragraph(text) for text in texts]
+    for got, wanted in zip(paragraph_features(texts, VOCABULARY), paragraph_features(plain, VOCABULARY), strict=True):
+        np.testing.assert_array_equal(got, wanted)
+
+
+def test_an_invisible_or_control_character_changes_no_probability() -> None:
+    import classifier
+
+    paragraphs = SEED.read_text(encoding="utf-8").splitlines()
+    plain = classifier.load_model().predict_proba(paragraphs)
+    for odd in ("\u200b", "\x00", "\ufeff", "  "):
+        np.testing.assert_array_equal(classifier.load_model().predict_proba([text + odd for text in paragraphs]), plain)

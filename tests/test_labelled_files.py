@@ -64,12 +64,25 @@ def test_a_paragraph_given_twice_is_named_in_both_places(tmp_path: Path) -> None
         read_labelled([tmp_path / "a.csv", tmp_path / "b.csv"])
 
 
-def test_a_semicolon_csv_and_a_folder_are_named_for_what_they_are(tmp_path: Path) -> None:
-    table().to_csv(tmp_path / "semi.csv", sep=";", index=False)
-    with pytest.raises(DataError, match="separated by semicolons: write the CSV with commas"):
-        read_labelled([tmp_path / "semi.csv"])
+def test_a_csv_that_a_spreadsheet_wrote_with_semicolons_or_tabs_is_read(tmp_path: Path) -> None:
+    # Spreadsheets set to many European languages separate with semicolons, and a
+    # text may hold commas.
+    expected = table()
+    expected.loc[0, "text"] = "Rain, wind, and snow: the mayor spoke, briefly."
+    for sep, name in ((";", "semi.csv"), ("\t", "tabs.csv")):
+        expected.to_csv(tmp_path / name, sep=sep, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+        read = read_labelled([tmp_path / name])
+        assert read["text"].tolist() == expected["text"].tolist(), name
+
+
+def test_a_folder_and_a_file_in_another_encoding_are_named_for_what_they_are(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="is a folder"):
         read_labelled([tmp_path])
+    frame = table()
+    frame.loc[0, "text"] = "Café à la une"
+    frame.to_csv(tmp_path / "latin.csv", index=False, encoding="cp1252")
+    with pytest.raises(DataError, match="save it as UTF-8"):
+        read_labelled([tmp_path / "latin.csv"])
 
 
 def test_evaluate_never_writes_over_its_input_and_prints_json_with_a_dash(tmp_path: Path, small_model) -> None:

@@ -93,3 +93,37 @@ def test_labels_typed_by_hand_are_read_whatever_their_case_and_spaces(tmp_path: 
     path = tmp_path / "typed.csv"
     path.write_text("doc_id,position,text,label\nd,0,The council met.,Reporting \nd,1,Share,UI_RESIDUE\n", encoding="utf-8")
     assert read_labelled([path])["label"].tolist() == ["reporting", "ui_residue"]
+
+
+def test_a_bad_row_stops_the_sheet_with_its_place(tmp_path: Path) -> None:
+    path = pages(tmp_path, 3)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for bad, reason in (('{"id": "x", "text": ', "not valid JSON"), ('{"id": "x", "text": null}', "has NoneType in 'text'")):
+        path.write_text("\n".join([*lines[:2], bad, lines[2]]) + "\n", encoding="utf-8")
+        result = runner.invoke(app, ["data", "sheet", str(path), "-o", str(tmp_path / "sheet.csv")])
+        assert result.exit_code == 1 and f"{path}, line 3: {reason}" in result.output, result.output
+        assert not (tmp_path / "sheet.csv").exists()
+
+
+def test_the_corpus_fields_come_along_and_excel_reads_the_csv_as_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "pages.jsonl"
+    rows = [{"id": f"p{n}", "language": "es", "tags": ["a"], "text": "El alcalde habló.\nDona hoy."} for n in range(2)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    output = tmp_path / "sheet.csv"
+    assert runner.invoke(app, ["data", "sheet", str(path), "-o", str(output)]).exit_code == 0
+    assert output.read_bytes().startswith("\ufeff".encode())
+    sheet = pd.read_csv(output, encoding="utf-8-sig")
+    assert sheet["language"].tolist() == ["es"] * 4 and "tags" not in sheet.columns  # a list is no plain field
+    assert sheet["text"].tolist()[:2] == ["El alcalde habló.", "Dona hoy."]
+
+
+def test_a_corpus_of_html_pages_gives_the_paragraphs_clean_html_sees(tmp_path: Path) -> None:
+    paragraphs = [line for line in SEED_TEXT.splitlines() if line.strip()]
+    page = "<html><body><article>" + "".join(f"<p>{text}</p>" for text in paragraphs) + "</article></body></html>"
+    path = tmp_path / "pages.jsonl"
+    path.write_text(json.dumps({"id": "p", "text": page}) + "\n", encoding="utf-8")
+    sheet = labelling_sheet(path, html=True)
+    from classifier.html import extract_text
+
+    assert sheet["text"].tolist() == [p.text for p in classifier.classify(extract_text(page))]
+    assert "<p>" not in " ".join(sheet["text"])

@@ -449,9 +449,25 @@ def _parquet_chunks(path: Path, start_row: int, chunk_rows: int) -> Iterator[Chu
         raise InputError(f"{path}, row {row + 1}: cannot read the Parquet file ({error})") from None
 
 
-def _records(path: Path, fmt: str, text_column: str) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
-    """(document id, text, the row's fields) of every usable row; a folder's files have no fields."""
+def _records(path: Path, fmt: str, text_column: str, *, strict: bool = False) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
+    """(document id, text, the row's fields) of every usable row; a folder's files have
+    no fields. ``strict``: a row that is not usable raises ``InputError`` with its place."""
     import json
+
+    def unusable(place: str, reason: str) -> None:
+        if strict:
+            raise InputError(f"{path}, {place}: {reason}: fix or remove the row")
+
+    def text_of(record: Any, place: str) -> str | None:
+        if not isinstance(record, dict):
+            unusable(place, f"a {type(record).__name__}, not an object")
+            return None
+        text = record.get(text_column)
+        if not isinstance(text, str):
+            missing = "has no" if text_column not in record else f"has {type(text).__name__} in"
+            unusable(place, f"{missing} {text_column!r} (name the text field with --text-column)")
+            return None
+        return text
 
     for chunk in read_chunks(path, fmt):
         payload = chunk.payload
@@ -460,24 +476,26 @@ def _records(path: Path, fmt: str, text_column: str) -> Iterator[tuple[str, str,
                 try:
                     record = json.loads(line)
                 except ValueError:
+                    unusable(f"line {number}", "not valid JSON")
                     continue
-                if isinstance(record, dict) and isinstance(record.get(text_column), str):
-                    yield str(record.get("doc_id", record.get("id", number))), record[text_column], record
+                if (text := text_of(record, f"line {number}")) is not None:
+                    yield str(record.get("doc_id", record.get("id", number))), text, record
         elif fmt == "csv":
             names = payload.header
             for number, values in enumerate(payload.records, start=chunk.first_row + 1):
                 record = dict(zip(names, values, strict=False))
-                if isinstance(record.get(text_column), str):
-                    yield str(record.get("doc_id", record.get("id", number))), record[text_column], record
+                if (text := text_of(record, f"row {number}")) is not None:
+                    yield str(record.get("doc_id", record.get("id", number))), text, record
         elif fmt == "parquet":
             for number, record in enumerate(payload.to_pylist(), start=chunk.first_row + 1):
-                if isinstance(record.get(text_column), str):
-                    yield str(record.get("doc_id", record.get("id", number))), record[text_column], record
+                if (text := text_of(record, f"row {number}")) is not None:
+                    yield str(record.get("doc_id", record.get("id", number))), text, record
         else:
             for name in payload.files:
                 try:
                     yield name, (Path(payload.root) / name).read_bytes().decode("utf-8-sig"), None
                 except UnicodeDecodeError:
+                    unusable(name, "not UTF-8 text")
                     continue
 
 
@@ -488,11 +506,15 @@ def _corpus_format(path: Path) -> str:
     return fmt
 
 
-def iter_records(path: str | os.PathLike[str], *, text_column: str = "text") -> Iterator[tuple[str, str, dict[str, Any] | None]]:
+def iter_records(
+    path: str | os.PathLike[str], *, text_column: str = "text", strict: bool = False
+) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
     """(document id, text, the row's fields) of every usable row of a corpus (see
-    ``iter_documents``); a folder's files have no fields."""
+    ``iter_documents``); a folder's files have no fields. ``strict``: a row without a
+    usable text raises ``InputError`` naming the file and line, rather than being
+    left out."""
     path = Path(path)
-    yield from _records(path, _corpus_format(path), text_column)
+    yield from _records(path, _corpus_format(path), text_column, strict=strict)
 
 
 def iter_documents(path: str | os.PathLike[str], *, text_column: str = "text") -> Iterator[tuple[str, str]]:

@@ -174,6 +174,12 @@ def check_model_folder(destination: Path) -> None:
     other things (a model folder is replaced; an empty or new one is fine)."""
     if destination.exists() and not destination.is_dir():
         raise InputError(f"{destination} is a file: give a folder for the model")
+    from classifier.api import default_model_path
+    from classifier.files import same_file
+
+    if same_file(destination, default_model_path()):
+        # It is every command's model when none is named, and an adaptation's base.
+        raise InputError(f"{destination} is the shipped model: write the new model to a folder of its own")
     if destination.is_dir() and any(destination.iterdir()) and not (destination / "manifest.json").is_file():
         raise InputError(f"{destination} holds other files: give a new or empty folder, or a model folder to replace")
     # The model is staged beside its folder, then renamed into place: the folder

@@ -132,6 +132,11 @@ def sheet_command(
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Random seed of the draw."),
     text_column: str = typer.Option("text", "--text-column", help="The field or column holding the text."),
+    html: bool = typer.Option(
+        False,
+        "--html",
+        help="The text field holds each page's HTML: label the paragraphs trafilatura extracts, as clean --html sees them.",
+    ),
     model: Path | None = ModelOption,
 ) -> None:
     """Write a labelling sheet of your own pages: one paragraph a row, the model's guess beside an empty label.
@@ -155,9 +160,11 @@ def sheet_command(
         # A sheet already made may hold hours of labels.
         raise fail(f"{output} exists (it may hold labels already): remove it or name another sheet")
     check_writable(output)
-    sheet = labelling_sheet(corpus, model=load(model), text_column=text_column, documents=documents, seed=seed)
+    sheet = labelling_sheet(corpus, model=load(model), text_column=text_column, documents=documents, seed=seed, html=html)
     if suffix == ".csv":
-        data: str | bytes = sheet.to_csv(index=False)
+        # With a byte-order mark: spreadsheets then read the file as UTF-8 (accents
+        # and other scripts intact); newsclean reads it either way.
+        data: str | bytes = "\ufeff" + sheet.to_csv(index=False)
     elif suffix == ".jsonl":
         data = sheet.to_json(orient="records", lines=True, force_ascii=False)
     else:

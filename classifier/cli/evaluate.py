@@ -37,6 +37,12 @@ def evaluate_command(
     score_authored: bool = typer.Option(
         False, "--score-authored", help="With --cross-validate: also score rows we wrote (corpus 'authored')."
     ),
+    site_repeats: bool = typer.Option(
+        False,
+        "--site-repeats",
+        help="Give the model how many pages of each site in these files hold each paragraph, "
+        "as clean --site-repeats does over a corpus (default: each page read alone, as plain clean reads it).",
+    ),
     encipher: bool = typer.Option(
         False,
         "--encipher",
@@ -78,6 +84,8 @@ def evaluate_command(
         )
     # With --json -, the JSON is the output and the tables go to standard error.
     echo = functools.partial(typer.echo, err=to_stdout)
+    if site_repeats:
+        echo("pages read with their site's repeats in these files, as clean --site-repeats reads a corpus")
     if encipher:
         if cross_corpus or cross_validate:
             raise fail("--encipher scores a trained model: leave out --cross-validate and --cross-corpus")
@@ -88,7 +96,7 @@ def evaluate_command(
     if cross_corpus:
         from classifier.validation import cross_corpus as run_cross_corpus
 
-        reports = run_cross_corpus(table, groups_column=groups)
+        reports = run_cross_corpus(table, groups_column=groups, site_repeats=site_repeats)
         for corpus, report in reports.items():
             echo(f"== trained without {corpus}, scored on {corpus}")
             echo(report.render() + "\n")
@@ -98,14 +106,22 @@ def evaluate_command(
         if cross_validate:
             from classifier.validation import cross_validate as run_cross_validation
 
-            report = run_cross_validation(table, groups_column=groups, folds=folds, score_authored=score_authored).report
+            report = run_cross_validation(
+                table, groups_column=groups, folds=folds, score_authored=score_authored, site_repeats=site_repeats
+            ).report
             used = min(folds, table[groups].nunique())
             fewer = f" (asked for {folds}; there are only {used} groups)" if used < folds else ""
             echo(f"== {used}-fold cross-validation grouped by {groups}{fewer}")
         else:
             from classifier.evaluation import evaluate
 
-            report = evaluate(load(model), table, min_confidence=min_confidence)
+            loaded = load(model)
+            if _learnt_from(loaded.manifest, table):
+                echo(
+                    "warning: the model learnt from these very labels, so its figures here flatter it: "
+                    "score it on labelled pages it has not seen"
+                )
+            report = evaluate(loaded, table, min_confidence=min_confidence, site_repeats=site_repeats)
         echo(report.render())
         results = report.to_dict()
         macro = report.macro_f1
@@ -115,3 +131,12 @@ def evaluate_command(
         write_output(json.dumps(results, indent=2) + "\n", json_output)
     if fail_under is not None and macro < fail_under:
         raise fail(f"macro-F1 {macro:.4f} is below --fail-under {fail_under}")
+
+
+def _learnt_from(manifest: dict, table: object) -> bool:
+    """Whether ``table`` is the labelled data the model was trained or adapted on."""
+    from classifier.data import fingerprint
+
+    adapted = manifest.get("adapted") or {}
+    learnt = {(manifest.get("training_data") or {}).get("sha256"), (adapted.get("training_data") or {}).get("sha256")}
+    return fingerprint(table)["sha256"] in learnt - {None}

@@ -12,7 +12,6 @@ string so that the corpus build can count failures instead of stopping.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +19,8 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 from readability import Document
+
+from classifier.text import plain_paragraph
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +100,6 @@ _BLOCK_TAGS = frozenset(
     }
 )
 
-# Characters that render as nothing but would make equal-looking lines hash apart.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"), None)
-# C0/C1 control characters other than whitespace: never legitimate paragraph text.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
-
 
 @dataclass(frozen=True)
 class ExtractResult:
@@ -113,10 +109,9 @@ class ExtractResult:
     error: str | None = None
 
 
-def clean_line(text: str) -> str:
-    """Collapse internal whitespace and drop invisible/control characters."""
-    text = _CONTROL_RE.sub(" ", text.translate(_INVISIBLE))
-    return " ".join(text.split())
+#: Collapse internal whitespace and drop invisible/control characters (the model reads
+#: text so at work too: ``classifier.text.plain_paragraphs``).
+clean_line = plain_paragraph
 
 
 def text_to_paragraphs(text: str | None) -> list[str]:

@@ -175,7 +175,8 @@ def measure(split: GateSplit, model=None) -> dict[str, float]:
     from classifier.api import load_model
     from classifier.evaluation import evaluate
 
-    summary = evaluate(model if model is not None else load_model(), split.table).summary()
+    # Pinned with the site repeats of the split's pages, as a corpus run reads them.
+    summary = evaluate(model if model is not None else load_model(), split.table, site_repeats=True).summary()
     return {name: summary[name] for name in GATED_FIGURES}
 
 
