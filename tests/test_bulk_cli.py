@@ -426,19 +426,32 @@ def _descendants(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers through /proc (Linux)")
-@pytest.mark.parametrize("how", ["SIGTERM to the process group", "one worker killed"])
-def test_a_parallel_run_stopped_from_outside_ends_and_resumes(tmp_path: Path, how: str) -> None:
+@pytest.mark.parametrize(
+    ("how", "after"),
+    [
+        ("SIGTERM to the process group", 20),
+        ("SIGTERM to the process group", 300),
+        ("SIGTERM to the process group", 900),
+        ("one worker killed", 20),
+    ],
+)
+def test_a_parallel_run_stopped_from_outside_ends_and_resumes(tmp_path: Path, how: str, after: int) -> None:
     """As a scheduler stops a job (SIGTERM to every process), or the out-of-memory
-    killer takes one worker: the run ends, keeps what it recorded, and resumes."""
+    killer takes one worker: the run ends, keeps what it recorded, and resumes. (When
+    the SIGTERM also ended the server that forks the workers, the pool broke while
+    the job stopped, and its exit hung in about one run of three.)"""
     source = write_corpus(tmp_path, ".jsonl", _many_rows(2000))
     output, reference = tmp_path / "out.jsonl", tmp_path / "reference.jsonl"
     assert invoke("clean", source, "-o", reference, "--jobs", 1).exit_code == 0
     state = tmp_path / ".out.jsonl.newsclean-partial" / "state.json"
+    removed = ["--removed", str(tmp_path / "removed.jsonl")]
     command = [sys.executable, "-m", "classifier", "clean", str(source), "-o", str(output), "--chunk-rows", "5", "--jobs", "2"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    process = subprocess.Popen(
+        [*command, *removed], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
-        if state.exists() and json.loads(state.read_text())["rows_done"] >= 20:
+        if state.exists() and json.loads(state.read_text())["rows_done"] >= after:
             break
         time.sleep(0.02)
     assert process.poll() is None, "the run ended before it could be stopped"
@@ -458,7 +471,7 @@ def test_a_parallel_run_stopped_from_outside_ends_and_resumes(tmp_path: Path, ho
     # 143: ended by SIGTERM, as the shell reports it; 1: a worker lost.
     assert process.returncode in (1, 143) and "--resume" in message and "Traceback" not in message, message
     assert not output.exists()
-    result = invoke("clean", source, "-o", output, "--resume", "--chunk-rows", 5, "--jobs", 2)
+    result = invoke("clean", source, "-o", output, "--resume", "--chunk-rows", 5, "--jobs", 2, *removed)
     assert result.exit_code == 0, result.output
     assert output.read_bytes() == reference.read_bytes()
 
@@ -899,3 +912,22 @@ def test_a_run_stopped_while_joining_parquet_parts_resumes(tmp_path: Path, monke
     assert result.exit_code == 0, result.output
     assert pq.read_table(output).equals(pq.read_table(reference))
     assert leftovers(tmp_path) == []
+
+
+def test_the_server_that_forks_workers_outlives_a_sigterm_to_the_process_group() -> None:
+    """Each worker's liveness reaches the job through that server: had the SIGTERM
+    that a scheduler sends to every process ended it, the pool would read every worker
+    as dead while the job stopped, and the job's exit could hang on the pool's pipes."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import forkserver
+
+    from classifier.bulk.runner import _pool_context
+
+    context = _pool_context()
+    if context.get_start_method() != "forkserver":
+        pytest.skip("workers are spawned here: no fork server")
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        assert list(pool.map(abs, [-1, -2])) == [1, 2]
+        os.kill(forkserver._forkserver._forkserver_pid, signal.SIGTERM)  # type: ignore[attr-defined]
+        time.sleep(0.5)
+        assert list(pool.map(abs, [-3, -4])) == [3, 4]

@@ -14,8 +14,10 @@ import json
 import multiprocessing
 import os
 import re
+import select
 import signal
 import threading
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -95,23 +97,48 @@ def one_blas_thread() -> Any:
 def _end_with_the_job() -> None:
     """Exit when the process that runs the job is gone, even killed outright: an
     executor's workers hold their end of the task queue, and would wait on it forever.
-    (The parent sentinel of a worker forked by the server is the job's own process.)"""
+
+    The job's process is watched by its pid: the parent sentinel of a worker that the
+    fork server made follows the server, which a SIGTERM to the process group ends
+    first; workers that left with it broke the pool while the job stopped, and its
+    exit could hang on the pool's pipes."""
     parent = multiprocessing.parent_process()
-    if parent is None:
+    if parent is None or parent.pid is None:
         return
+    pid = parent.pid
 
     def watch() -> None:
-        parent.join()
+        try:
+            handle = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # not Linux 5.3 or later: ask once a second
+            while _running(pid):
+                time.sleep(1.0)
+        else:
+            select.select([handle], [], [])  # readable once the process has ended
         os._exit(1)
 
     threading.Thread(target=watch, name="end-with-the-job", daemon=True).start()
 
 
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def init_worker(options: JobOptions, ignore_interrupt: bool = True) -> None:
     """Load the model into this process (a pool's initializer)."""
     if ignore_interrupt:
-        # Ctrl-C is the parent's to handle: it stops the pool and keeps partial output.
+        # Ctrl-C, and SIGTERM sent to the whole process group (as a scheduler or
+        # `timeout` sends it), are the job's to handle: it stops the pool and keeps
+        # the partial output. Workers that died of it instead could leave the pool's
+        # threads waiting on their pipes, and the job hanging at exit.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _end_with_the_job()
     one_blas_thread()  # the workers are the parallelism
     from classifier.api import load_model

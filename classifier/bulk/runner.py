@@ -282,7 +282,8 @@ def _pool_context() -> Any:
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        context.set_forkserver_preload(["classifier.bulk.process"])
+        # ``server`` first: it keeps the server through a SIGTERM to the process group.
+        context.set_forkserver_preload(["classifier.bulk.server", "classifier.bulk.process"])
     return context
 
 
