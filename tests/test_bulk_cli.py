@@ -240,6 +240,29 @@ def test_bad_csv_rows_are_named_by_line_and_skipped_rows_keep_their_bytes(tmp_pa
     assert rows[0] == ["id", "text"] and rows[4] == ["d", classifier.clean("Fine text.")]
 
 
+def test_a_quote_left_open_stops_the_run_at_its_row_rather_than_swallowing_the_rest(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text(
+        'id,text\n1,"Police arrested two men.\rOn Monday."\n2,"Flooding closed schools.\n3,Subscribe now!\n4,Remind me later.\n',
+        encoding="utf-8",
+    )
+    result = invoke("clean", source, "-o", tmp_path / "out.csv")
+    # Line 3 as an editor counts it: a carriage return inside a field starts no line.
+    assert result.exit_code == 1 and f"{source}, line 3: not valid CSV" in result.output and "never closed" in result.output
+    assert leftovers(tmp_path) == []
+
+
+def test_blank_lines_and_bad_rows_of_a_csv_come_back_as_they_were(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\n1,The council met.\n\n2,short,row,extra\n3,Donate now!\n", encoding="utf-8")
+    output = tmp_path / "out.csv"
+    result = invoke("clean", source, "-o", output, "--on-error", "skip", "--labels")
+    assert result.exit_code == 0, result.output
+    lines = output.read_text(encoding="utf-8").splitlines()
+    assert lines[2] == "" and lines[3] == "2,short,row,extra"
+    assert lines[0] == "id,text,paragraph_labels" and lines[1].startswith("1,The council met.,")
+
+
 def test_a_carriage_return_inside_a_csv_field_stays_inside_it(tmp_path: Path) -> None:
     texts = ["The mayor spoke on Monday.\rSecond line here.", SEED_TEXT.replace("\n", "\r"), "Plain story."]
     source = tmp_path / "in.csv"
@@ -931,3 +954,29 @@ def test_the_server_that_forks_workers_outlives_a_sigterm_to_the_process_group()
         os.kill(forkserver._forkserver._forkserver_pid, signal.SIGTERM)  # type: ignore[attr-defined]
         time.sleep(0.5)
         assert list(pool.map(abs, [-3, -4])) == [3, 4]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the lock is POSIX's flock")
+def test_a_second_run_on_the_same_output_is_refused_while_the_first_runs(tmp_path: Path) -> None:
+    from classifier.bulk.runner import _only_run_on
+
+    source = write_corpus(tmp_path, ".jsonl", _many_rows(4))
+    output = tmp_path / "out.jsonl"
+    with _only_run_on(output):  # as a first run holds it
+        result = invoke("clean", source, "-o", output)
+        assert result.exit_code == 1 and f"another newsclean run is writing {output}" in result.output
+    assert invoke("clean", source, "-o", output).exit_code == 0
+    assert leftovers(tmp_path) == []
+
+
+def test_a_semicolon_csv_corpus_is_named_for_what_it_is(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id;text\n1;The council met.\n", encoding="utf-8")
+    result = invoke("clean", source, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 1 and "separated by semicolons" in result.output and "--text-column" not in result.output
+
+
+def test_a_bad_row_says_how_much_standard_output_already_holds(tmp_path: Path) -> None:
+    source = write_corpus(tmp_path, ".jsonl", [*_many_rows(300), {"id": "bad", "text": None}])
+    result = invoke("clean", source, "--chunk-rows", 100, "--jobs", 1)
+    assert result.exit_code == 1 and "(300 rows before it were written to standard output)" in result.output

@@ -348,7 +348,14 @@ def _csv_reader(stream: IO[bytes]) -> tuple[Any, io.TextIOWrapper]:
     # Undecodable bytes become lone surrogates: the row is reported (or passed through
     # byte for byte, written back with the same error handler), not the whole file.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    return csv.reader(text), text
+    # Strict: a quote left open would otherwise swallow every later row into one field.
+    return csv.reader(text, strict=True), text
+
+
+def _lines_of(record: Sequence[str]) -> int:
+    """The lines a record spans in its file: one, and one more for each line break
+    inside a quoted field (a carriage return alone starts no line an editor counts)."""
+    return 1 + sum(value.count("\n") for value in record)
 
 
 def _csv_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int) -> Iterator[Chunk]:
@@ -356,23 +363,26 @@ def _csv_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int) -
     reader, text = _csv_reader(stream)
     with text:
         try:
+            line = 1  # where the next record starts
             header = next(reader, None)
             if header is None:
                 return
+            line += _lines_of(header)
             row = 0
             for _ in range(start_row):
-                if next(reader, None) is None:
+                skipped = next(reader, None)
+                if skipped is None:
                     return
+                line += _lines_of(skipped)
                 row += 1
             records: list[list[str]] = []
             lines: list[int] = []
             size = 0
             first = row
-            previous_line = reader.line_num
             for record in reader:
                 records.append(record)
-                lines.append(previous_line + 1)
-                previous_line = reader.line_num
+                lines.append(line)
+                line += _lines_of(record)
                 size += sum(len(value) for value in record)
                 row += 1
                 if len(records) >= chunk_rows or size >= chunk_bytes:
@@ -381,9 +391,10 @@ def _csv_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int) -
             if records:
                 yield Chunk(first, len(records), CsvPayload(header, records, lines), raw.count)
         except csv.Error as error:
-            raise InputError(f"{path}, line {reader.line_num}: not valid CSV ({error})") from None
+            hint = "; a quote opened in this row is never closed" if "end of data" in str(error) else ""
+            raise InputError(f"{path}, line {line}: not valid CSV ({error}){hint}") from None
         except Exception as error:
-            raise _read_error(path, reader.line_num + 1, error) from None
+            raise _read_error(path, line, error) from None
 
 
 def csv_header(path: Path) -> list[str] | None:

@@ -453,7 +453,10 @@ def _csv(payload: CsvPayload, first_row: int, rows: int, options: JobOptions) ->
         documents.add(text, first_row + index + 1, _document_id(record, first_row + index + 1), domain_of(record))  # type: ignore[arg-type]
         good.append((index, record))
     analysis = analyse(documents, options)
-    rendered: list[list[str]] = [list(values) + [""] * (len(out_header) - len(values)) for values in payload.records]
+    # Rows not cleaned go back as they came: a blank line stays blank, a bad row keeps
+    # its own fields; rows of the header's width get the columns the output adds.
+    extra = [""] * (len(out_header) - width)
+    rendered: list[list[str]] = [list(values) + extra if len(values) == width else list(values) for values in payload.records]
     for slot, (index, record) in enumerate(good):
         record[options.text_column] = analysis.outputs[slot]
         if analysis.labels is not None:

@@ -141,6 +141,10 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+#: The lock a run holds beside its output (``_only_run_on``).
+LOCK_SUFFIX = ".newsclean-lock"
+
+
 def partial_path(destination: Path) -> Path:
     return destination.parent / f".{destination.name}{PARTIAL_SUFFIX}"
 
@@ -229,6 +233,12 @@ def _check_columns(source: Path, fmt: str, text_column: str) -> None:
         names, where = parquet_schema(source).names, "schema"
     else:
         return
+    if fmt == "csv" and len(names) == 1 and any(mark in names[0] for mark in ";\t"):
+        mark = "semicolons" if ";" in names[0] else "tabs"
+        raise InputError(
+            f"{source}: its header is separated by {mark}, and a corpus CSV is comma-separated: "
+            "save it with commas (or as JSONL or Parquet)"
+        )
     if names and text_column not in names and HTML_COLUMN not in names:
         shown = ", ".join(repr(name) for name in names[:8])
         raise InputError(
@@ -393,9 +403,44 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
     """Clean or classify a whole corpus; see ``CorpusJob``. Returns the counts and report.
 
     Raises ``InputError`` naming the file and line of the first bad row (unless
-    ``on_error="skip"``), and ``Interrupted`` when stopped (the partial output is kept
-    for ``resume``).
+    ``on_error="skip"``), or when another run is writing the same output, and
+    ``Interrupted`` when stopped (the partial output is kept for ``resume``).
     """
+    with _only_run_on(None if job.output is None or reads_stdin(job.output) else Path(job.output)):
+        return _run_corpus(job, notify=notify)
+
+
+@contextlib.contextmanager
+def _only_run_on(output: Path | None) -> Iterator[None]:
+    """Hold a lock beside ``output`` while the job runs: a second run started on the
+    same output (a scheduler's retry, a double start) would discard the first one's
+    partial output while it is being written."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    if output is None:
+        yield
+        return
+    lock = output.parent / f".{output.name}{LOCK_SUFFIX}"
+    try:
+        handle = open(lock, "a")
+    except OSError:  # a folder that takes no new files: the checks after say so
+        yield
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise InputError(f"another newsclean run is writing {output}: let it end, or write elsewhere") from None
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+
+
+def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -> JobResult:
     from classifier.api import load_model
 
     say = notify or (lambda message: print(message, file=sys.stderr))
@@ -516,8 +561,10 @@ def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -
                 for position, result in results:
                     if result.bad and job.on_error == "fail":
                         place, reason = result.bad[0]
+                        # Standard output cannot be taken back: say what is already there.
+                        written = f" ({rows:,} rows before it were written to standard output)" if output is None else ""
                         raise InputError(
-                            f"{source_name(source)}, {place}: {reason}. "
+                            f"{source_name(source)}, {place}: {reason}{written}. "
                             "Fix the row, or pass --on-error skip to pass bad rows through unchanged"
                         )
                     out_sink.write(result.output)
