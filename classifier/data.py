@@ -204,7 +204,11 @@ def read_labelled(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
     frame["label"] = frame["label"].where(frame["label"].isin(LABELS), None)
     if not labelled_mask(frame).any():
         raise DataError("the labelled data has no labelled row: give rows labelled " + ", ".join(LABELS))
-    frame["position"] = frame["position"].astype(int)
+    # Read as numbers first: a spreadsheet may have saved 3 as "3.0".
+    positions = pd.to_numeric(frame["position"], errors="coerce").to_numpy(dtype=float)
+    if not (np.isfinite(positions) & (positions == np.round(positions))).all():
+        raise DataError("a position is not a whole number: give each row's place in its document as 0, 1, 2, ...")
+    frame["position"] = positions.astype(int)
     if "domain" not in frame.columns:
         frame["domain"] = frame["doc_id"]
     frame["domain"] = frame["domain"].fillna(frame["doc_id"]).astype(str)

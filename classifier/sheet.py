@@ -58,6 +58,8 @@ def labelling_sheet(
     path = Path(corpus)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
+    if path.is_dir() and text_column != "text":
+        raise InputError(f"{path} is a folder of text files, which have no columns: leave out --text-column")
 
     def rows() -> Iterator[tuple[str, str, dict[str, Any] | None]]:
         return iter_records(path, text_column=text_column, strict=True)

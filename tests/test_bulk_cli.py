@@ -980,3 +980,12 @@ def test_a_bad_row_says_how_much_standard_output_already_holds(tmp_path: Path) -
     source = write_corpus(tmp_path, ".jsonl", [*_many_rows(300), {"id": "bad", "text": None}])
     result = invoke("clean", source, "--chunk-rows", 100, "--jobs", 1)
     assert result.exit_code == 1 and "(300 rows before it were written to standard output)" in result.output
+
+
+def test_a_folder_corpus_refuses_a_text_column(tmp_path: Path) -> None:
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The council met.\n", encoding="utf-8")
+    for command in (["clean", folder, "-o", tmp_path / "out"], ["data", "sheet", folder, "-o", tmp_path / "sheet.csv"]):
+        result = invoke(*command, "--text-column", "body")
+        assert result.exit_code == 1 and "leave out --text-column" in result.output, result.output

@@ -145,3 +145,10 @@ def test_fold_options_without_folds_are_refused(tmp_path: Path) -> None:
     for options, message in cases:
         result = invoke("evaluate", data, *options)
         assert result.exit_code == 1 and message in result.output
+
+
+def test_a_position_a_spreadsheet_saved_as_a_decimal_is_read(tmp_path: Path) -> None:
+    frame = table()
+    frame["position"] = frame["position"].astype(float).astype(str)  # "0.0", "1.0", ...
+    frame.to_json(tmp_path / "a.jsonl", orient="records", lines=True)
+    assert read_labelled([tmp_path / "a.jsonl"])["position"].tolist() == table()["position"].tolist()

@@ -177,6 +177,8 @@ def _check(job: CorpusJob) -> str:
         if not source.exists():
             raise InputError(f"{source}: no such file or folder")
         fmt = corpus_format(source)
+    if fmt == "folder" and job.text_column != "text":
+        raise InputError(f"{source} is a folder of text files, which have no columns: leave out --text-column")
     if fmt is None:
         raise InputError(f"{source} is not a corpus: give a folder of .txt files or a .jsonl(.gz/.zst), .csv or .parquet file")
     if fmt == "folder" and not folder_has_documents(source, html=job.html):
