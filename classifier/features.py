@@ -778,14 +778,15 @@ def block_features(probabilities: np.ndarray, lengths: Sequence[int] | np.ndarra
 
 def _earlier_copies(texts: Sequence[str], document: np.ndarray) -> np.ndarray:
     """For each paragraph, how many earlier paragraphs of its document have the same
-    text (ignoring surrounding space)."""
+    text (read as ``plain_paragraph`` reads it: invisible characters and spacing aside)."""
     n = len(texts)
     if n == 0:
         return np.zeros(0)
     # Python's hash of the stripped text, mixed with the document's number: equal
     # texts of one document share a key (a collision of 64-bit keys would count a
     # different paragraph as a copy, too rare to matter).
-    keys = np.fromiter(map(hash, (text.strip() for text in texts)), dtype=np.int64, count=n)
+    # Compared in the form the model reads (``plain_paragraphs``), which is stripped.
+    keys = np.fromiter(map(hash, plain_paragraphs(texts)), dtype=np.int64, count=n)
     _, group = np.unique(_within_document(keys, document), return_inverse=True)
     order = np.argsort(group, kind="stable")
     sorted_groups = group[order]

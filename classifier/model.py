@@ -39,6 +39,7 @@ from classifier.features import (
     vocabulary_coverage,
 )
 from classifier.labels import REPORTING
+from classifier.text import plain_paragraph
 
 #: The newest format this release writes and reads; a reader refuses folders from a
 #: newer one. Format 2 adds the vocabulary-coverage columns and the block pass, which a
@@ -253,7 +254,8 @@ class Model:
         """
         column = self.labels.index(label)
         ids, _, shapes = paragraph_features([text], self.token_table, self.n_buckets, tokenizer=self.tokenizer)
-        names = feature_names(text, self.vocabulary, self.n_buckets, tokenizer=self.tokenizer)
+        # Named from the text as the model reads it (see ``paragraph_features``).
+        names = feature_names(plain_paragraph(text), self.vocabulary, self.n_buckets, tokenizer=self.tokenizer)
         count = len(ids)
         contributions: list[tuple[str, float]] = []
         for index in sorted(set(ids.tolist())):

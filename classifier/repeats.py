@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from classifier.text import needs_plain, plain_paragraph
+
 # Chunks of keys are merged once they hold this many, which bounds the memory a count
 # holds beyond its result.
 _MERGE_EVERY = 1 << 22
@@ -28,7 +30,9 @@ def paragraph_keys(domain: str | None, texts: Sequence[str]) -> np.ndarray:
     prefix = (domain or "").strip().lower().encode("utf-8", "surrogatepass") + b"\x1f"
     keys = np.empty(len(texts), dtype=np.uint64)
     for i, text in enumerate(texts):
-        digest = hashlib.blake2b(prefix + text.strip().encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        # The paragraph as the model reads it (``plain_paragraph``, which strips it).
+        plain = plain_paragraph(text) if needs_plain(text) else text
+        digest = hashlib.blake2b(prefix + plain.encode("utf-8", "surrogatepass"), digest_size=8).digest()
         keys[i] = int.from_bytes(digest, "little")
     return keys
 

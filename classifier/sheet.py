@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from classifier.model import Model
 
 SHEET_COLUMNS = ("doc_id", "position", "text", "label", "suggested_label", "suggested_probability", "domain")
+#: Longest text a corpus field may hold to come along into the sheet.
+EXTRA_FIELD_CHARS = 200
 # Fields of a corpus row that say where its text is, not what else is known of the page.
 _TEXT_FIELDS = frozenset({"text", "html", "doc_id", "id"})
 
@@ -41,10 +43,11 @@ def labelling_sheet(
     of ``documents`` documents drawn at random with ``seed`` (all when None).
 
     A row without a usable text raises ``InputError`` naming its place (``clean``
-    stops there too). Other plain fields of the corpus (a language, a url) become
-    columns of the sheet, for grouping and breakdowns. With ``html``, the text field
-    holds each page's HTML, and the sheet has the paragraphs trafilatura extracts
-    from it, as ``clean --html`` sees them.
+    stops there too, unless told to pass bad rows through); blank lines are no rows.
+    Other short plain fields of the corpus (a language, a url) become columns of the
+    sheet, for grouping and breakdowns. A row with an ``html`` field and no text field
+    is a page, as ``clean`` reads it; with ``html``, the text field holds each page's
+    HTML. A page's rows are the paragraphs trafilatura extracts from it.
     """
     import pandas as pd
 
@@ -62,7 +65,7 @@ def labelling_sheet(
         raise InputError(f"{path} is a folder of text files, which have no columns: leave out --text-column")
 
     def rows() -> Iterator[tuple[str, str, dict[str, Any] | None]]:
-        return iter_records(path, text_column=text_column, strict=True)
+        return iter_records(path, text_column=text_column, strict=True, html_pages=True)
 
     chosen: set[int] | None = None
     if documents is not None:
@@ -83,10 +86,16 @@ def labelling_sheet(
         found.append((doc_id, text, record))
     if not found:
         raise InputError(f"{path} holds no document with a text in {text_column!r}: name the text field with --text-column")
-    if html:
+    # Pages: with --html every row's text; without it, a row with an html field and
+    # no text field (as clean reads such rows).
+    pages = [html or (record is not None and text_column not in record) for _, _, record in found]
+    if any(pages):
         from classifier.html import extract_text
 
-        found = [(doc_id, extract_text(text), record) for doc_id, text, record in found]
+        found = [
+            (doc_id, extract_text(text) if page else text, record)
+            for (doc_id, text, record), page in zip(found, pages, strict=True)
+        ]
     loaded = resolve_model(model)
     paragraphs = [[paragraph.text for paragraph in split_paragraphs(text)] for _, text, _ in found]
     probabilities = loaded.predict_proba_documents(paragraphs)
@@ -102,13 +111,19 @@ def labelling_sheet(
 
 
 def _extra_fields(records: list[dict[str, Any] | None], text_column: str) -> list[str]:
-    """The corpus fields the sheet carries: those holding only plain values (text,
-    numbers, true or false), in the order first seen."""
+    """The corpus fields the sheet carries: those holding only short plain values
+    (text of up to ``EXTRA_FIELD_CHARS`` characters, numbers, true or false), in the
+    order first seen. Each is repeated on every paragraph's row: a long one (a raw
+    page text) would swell the sheet past what a spreadsheet's cell holds."""
     names: dict[str, bool] = {}
     for record in records:
         for name, value in (record or {}).items():
             if name in SHEET_COLUMNS or name in _TEXT_FIELDS or name == text_column:
                 continue
-            plain = value is None or isinstance(value, (str, int, float, bool))
+            plain = (
+                value is None
+                or isinstance(value, (int, float, bool))
+                or (isinstance(value, str) and len(value) <= EXTRA_FIELD_CHARS)
+            )
             names[name] = names.get(name, True) and plain
     return [name for name, plain in names.items() if plain]

@@ -953,6 +953,12 @@ def test_the_server_that_forks_workers_outlives_a_sigterm_to_the_process_group()
         os.kill(forkserver._forkserver._forkserver_pid, signal.SIGTERM)  # type: ignore[attr-defined]
         time.sleep(0.5)
         assert list(pool.map(abs, [-3, -4])) == [3, 4]
+    # Only the server ignores it: what else it forks can still be terminated.
+    other = context.Process(target=time.sleep, args=(30,))
+    other.start()
+    other.terminate()
+    other.join(10)
+    assert other.exitcode == -signal.SIGTERM
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the lock is POSIX's flock")

@@ -153,6 +153,11 @@ def test_an_invisible_or_control_character_changes_no_probability() -> None:
     import classifier
 
     paragraphs = SEED.read_text(encoding="utf-8").splitlines()
-    plain = classifier.load_model().predict_proba(paragraphs)
-    for odd in ("\u200b", "\x00", "\ufeff", "  "):
-        np.testing.assert_array_equal(classifier.load_model().predict_proba([text + odd for text in paragraphs]), plain)
+    paragraphs += paragraphs[-2:]  # copies of earlier lines: read as copies still
+    model = classifier.load_model()
+    plain = model.predict_proba(paragraphs)
+    for odd in ("\u200b", "\x00", "\ufeff", "  ", "\xa0"):
+        # On every other paragraph: a copy with the odd character is a copy still.
+        texts = [text + odd if number % 2 else text for number, text in enumerate(paragraphs)]
+        np.testing.assert_array_equal(model.predict_proba(texts), plain)
+    assert model.explain("Do\u200bnate now!", "donation_appeal") == model.explain("Donate now!", "donation_appeal")

@@ -44,3 +44,14 @@ def test_removing_then_restoring_gives_the_original(parts: list[str], data: st.D
     assert restore_paragraphs(cleaned, removed) == text
     kept = [p.text for p in paragraphs if p.index not in drop]
     assert [p.text for p in split_paragraphs(cleaned)] == kept
+
+
+def test_what_needs_the_plain_form_is_exactly_what_it_changes() -> None:
+    from classifier.text import needs_plain, plain_paragraph
+
+    for code in range(0x10000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        text = f"a{chr(code)}b"
+        assert needs_plain(text) == (plain_paragraph(text) != text), hex(code)
+    assert needs_plain("a  b") and needs_plain(" a b") and not needs_plain("a b")

@@ -391,7 +391,12 @@ def _csv_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int) -
             if records:
                 yield Chunk(first, len(records), CsvPayload(header, records, lines), raw.count)
         except csv.Error as error:
-            hint = "; a quote opened in this row is never closed" if "end of data" in str(error) else ""
+            if "end of data" in str(error):
+                hint = "; a quote opened in this row is never closed"
+            elif "expected after" in str(error):
+                hint = "; a field that starts with a quote must end with it (a quote inside a field is written twice)"
+            else:
+                hint = ""
             raise InputError(f"{path}, line {line}: not valid CSV ({error}){hint}") from None
         except Exception as error:
             raise _read_error(path, line, error) from None
@@ -460,9 +465,13 @@ def _parquet_chunks(path: Path, start_row: int, chunk_rows: int) -> Iterator[Chu
         raise InputError(f"{path}, row {row + 1}: cannot read the Parquet file ({error})") from None
 
 
-def _records(path: Path, fmt: str, text_column: str, *, strict: bool = False) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
+def _records(
+    path: Path, fmt: str, text_column: str, *, strict: bool = False, html_pages: bool = False
+) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
     """(document id, text, the row's fields) of every usable row; a folder's files have
-    no fields. ``strict``: a row that is not usable raises ``InputError`` with its place."""
+    no fields. ``strict``: a row that is not usable raises ``InputError`` with its place.
+    ``html_pages``: a row without the text field but with an ``html`` one gives that
+    page's HTML as its text."""
     import json
 
     def unusable(place: str, reason: str) -> None:
@@ -473,6 +482,8 @@ def _records(path: Path, fmt: str, text_column: str, *, strict: bool = False) ->
         if not isinstance(record, dict):
             unusable(place, f"a {type(record).__name__}, not an object")
             return None
+        if html_pages and text_column not in record and isinstance(record.get("html"), str):
+            return record["html"]  # a page, as a corpus job reads such a row
         text = record.get(text_column)
         if not isinstance(text, str):
             missing = "has no" if text_column not in record else f"has {type(text).__name__} in"
@@ -484,6 +495,8 @@ def _records(path: Path, fmt: str, text_column: str, *, strict: bool = False) ->
         payload = chunk.payload
         if fmt == "jsonl":
             for number, line in enumerate(payload.lines, start=payload.first_line):
+                if not line.strip():
+                    continue  # a blank line is no row
                 try:
                     record = json.loads(line)
                 except ValueError:
@@ -494,8 +507,10 @@ def _records(path: Path, fmt: str, text_column: str, *, strict: bool = False) ->
         elif fmt == "csv":
             names = payload.header
             for number, values in enumerate(payload.records, start=chunk.first_row + 1):
+                if not any(value.strip() for value in values):
+                    continue  # a blank line is no row
                 record = dict(zip(names, values, strict=False))
-                if (text := text_of(record, f"row {number}")) is not None:
+                if (text := text_of(record, f"line {payload.lines[number - chunk.first_row - 1]}")) is not None:
                     yield str(record.get("doc_id", record.get("id", number))), text, record
         elif fmt == "parquet":
             for number, record in enumerate(payload.to_pylist(), start=chunk.first_row + 1):
@@ -518,14 +533,14 @@ def _corpus_format(path: Path) -> str:
 
 
 def iter_records(
-    path: str | os.PathLike[str], *, text_column: str = "text", strict: bool = False
+    path: str | os.PathLike[str], *, text_column: str = "text", strict: bool = False, html_pages: bool = False
 ) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
     """(document id, text, the row's fields) of every usable row of a corpus (see
     ``iter_documents``); a folder's files have no fields. ``strict``: a row without a
     usable text raises ``InputError`` naming the file and line, rather than being
     left out."""
     path = Path(path)
-    yield from _records(path, _corpus_format(path), text_column, strict=strict)
+    yield from _records(path, _corpus_format(path), text_column, strict=strict, html_pages=html_pages)
 
 
 def iter_documents(path: str | os.PathLike[str], *, text_column: str = "text") -> Iterator[tuple[str, str]]:

@@ -426,16 +426,30 @@ def _only_run_on(output: Path | None) -> Iterator[None]:
         yield
         return
     lock = output.parent / f".{output.name}{LOCK_SUFFIX}"
-    try:
-        handle = open(lock, "a")
-    except OSError:  # a folder that takes no new files: the checks after say so
-        yield
-        return
-    with handle:
+    for _ in range(5):
+        try:
+            handle = open(lock, "a")
+        except OSError:  # a folder that takes no new files: the checks after say so
+            yield
+            return
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
+            handle.close()
             raise InputError(f"another newsclean run is writing {output}: let it end, or write elsewhere") from None
+        # A run that ended between our open and our lock removed the file we hold:
+        # a lock on it keeps no one out, so take the one the path names now.
+        try:
+            current = os.stat(lock)
+        except FileNotFoundError:
+            current = None
+        held = os.fstat(handle.fileno())
+        if current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
+            break
+        handle.close()
+    else:
+        raise InputError(f"could not take the lock {lock} beside {output}: try again")
+    with handle:
         try:
             yield
         finally:
