@@ -190,7 +190,7 @@ def adapt(
     (default: each document) whole: a team's next pages are new pages of its sites.
     """
     from classifier import __version__
-    from classifier.data import check_table, fingerprint, labelled_mask
+    from classifier.data import check_table, fingerprint, labelled_mask, plain_frame
     from classifier.evaluation import evaluate_probabilities, predict_table
     from classifier.training import _group_folds
 
@@ -200,6 +200,8 @@ def adapt(
     if groups_column not in data.columns:
         raise DataError(f"no column {groups_column!r} to group the folds by: name one of {', '.join(map(str, data.columns))}")
     data = data.reset_index(drop=True)
+    learnt = fingerprint(data)  # of the labels as given (evaluate compares it so)
+    data = plain_frame(data)  # the form the model reads: new words and weights from it
     labelled = labelled_mask(data)
     threshold = base.default_min_confidence
     report = Adaptation(strength=float(strength) if strength is not None else 0.0)
@@ -245,7 +247,7 @@ def adapt(
         "strength": report.strength,
         "chosen_by": "cross-validation" if report.by_strength else "given",
         "new_words": len(grown.vocabulary) - len(base.vocabulary),
-        "training_data": fingerprint(data),
+        "training_data": learnt,
     }
     if report.adapted is not None and report.base is not None:
         manifest["adapted"]["cross_validated"] = {"base": report.base.summary(), "adapted": report.adapted.summary()}

@@ -233,6 +233,16 @@ def fingerprint(frame: pd.DataFrame) -> dict[str, object]:
     }
 
 
+def plain_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its texts in the plain form the model reads
+    (``classifier.text.plain_paragraph``); the frame itself when none needs it."""
+    from classifier.text import plain_paragraphs
+
+    texts = frame["text"].tolist()
+    plain = plain_paragraphs(texts)
+    return frame if plain is texts else frame.assign(text=list(plain))
+
+
 def documents(frame: pd.DataFrame) -> list[tuple[str, list[int]]]:
     """Row indexes of each document, in document order (frame sorted by read_labelled)."""
     grouped: dict[str, list[int]] = {}

@@ -433,6 +433,7 @@ def paragraph_features(
     *,
     tokenizer: str = DEFAULT_TOKENIZER,
     content_words: bool = False,
+    plain: bool = False,
 ) -> tuple[np.ndarray, ...]:
     """Token features and shapes of paragraphs, computed a batch at a time.
 
@@ -448,8 +449,10 @@ def paragraph_features(
     (``classifier.tokens``), smaller ones by the regex; both give the same tokens.
     """
     # The form of every training paragraph: an invisible character or a run of spaces
-    # would otherwise split a word or change a paragraph's length and ending.
-    texts = plain_paragraphs(texts)
+    # would otherwise split a word or change a paragraph's length and ending
+    # (``plain``: the caller has made it so already).
+    if not plain:
+        texts = plain_paragraphs(texts)
     n = len(texts)
     table = token_table(vocabulary)
     space = FeatureSpace(table.n_words, n_buckets)
@@ -778,15 +781,14 @@ def block_features(probabilities: np.ndarray, lengths: Sequence[int] | np.ndarra
 
 def _earlier_copies(texts: Sequence[str], document: np.ndarray) -> np.ndarray:
     """For each paragraph, how many earlier paragraphs of its document have the same
-    text (read as ``plain_paragraph`` reads it: invisible characters and spacing aside)."""
+    text (ignoring surrounding space; callers give the plain form the model reads)."""
     n = len(texts)
     if n == 0:
         return np.zeros(0)
     # Python's hash of the stripped text, mixed with the document's number: equal
     # texts of one document share a key (a collision of 64-bit keys would count a
     # different paragraph as a copy, too rare to matter).
-    # Compared in the form the model reads (``plain_paragraphs``), which is stripped.
-    keys = np.fromiter(map(hash, plain_paragraphs(texts)), dtype=np.int64, count=n)
+    keys = np.fromiter(map(hash, (text.strip() for text in texts)), dtype=np.int64, count=n)
     _, group = np.unique(_within_document(keys, document), return_inverse=True)
     order = np.argsort(group, kind="stable")
     sorted_groups = group[order]

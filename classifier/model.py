@@ -39,7 +39,7 @@ from classifier.features import (
     vocabulary_coverage,
 )
 from classifier.labels import REPORTING
-from classifier.text import plain_paragraph
+from classifier.text import plain_paragraph, plain_paragraphs
 
 #: The newest format this release writes and reads; a reader refuses folders from a
 #: newer one. Format 2 adds the vocabulary-coverage columns and the block pass, which a
@@ -129,7 +129,7 @@ class Model:
     # -- prediction -------------------------------------------------------------
 
     def first_pass(
-        self, texts: Sequence[str], *, content: list | None = None, coverage: list | None = None
+        self, texts: Sequence[str], *, content: list | None = None, coverage: list | None = None, plain: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         """Stage-one probabilities and the shape rows of paragraphs (any documents).
 
@@ -137,7 +137,7 @@ class Model:
         keys); one given as ``coverage``, their ``vocabulary_coverage``.
         """
         features = paragraph_features(
-            texts, self.token_table, self.n_buckets, tokenizer=self.tokenizer, content_words=content is not None
+            texts, self.token_table, self.n_buckets, tokenizer=self.tokenizer, content_words=content is not None, plain=plain
         )
         ids, owners, shapes = features[:3]
         if content is not None:
@@ -213,9 +213,11 @@ class Model:
         flat = [text for document in documents for text in document]
         if not flat:
             return [np.zeros((0, len(self.labels))) for _ in documents]
+        # Once, in the form the training text has, for every pass that reads the text.
+        flat = plain_paragraphs(flat)
         content: list | None = [] if self.story_support else None
         coverage: list | None = [] if self.vocabulary_coverage else None
-        first, shapes = self.first_pass(flat, content=content, coverage=coverage)
+        first, shapes = self.first_pass(flat, content=content, coverage=coverage, plain=True)
         lengths = np.fromiter(map(len, documents), dtype=np.int64, count=len(documents))
         story = None
         if content is not None:

@@ -84,7 +84,10 @@ def plain_paragraph(text: str) -> str:
 
 def needs_plain(text: str) -> bool:
     """Whether ``plain_paragraph`` would change ``text``."""
-    return "  " in text or text[:1] == " " or text[-1:] == " " or _NOT_PLAIN_RE.search(text) is not None
+    if "  " in text or text[:1] == " " or text[-1:] == " ":
+        return True
+    # Every character the class holds is unprintable: most texts pass the quick test.
+    return not text.isprintable() and _NOT_PLAIN_RE.search(text) is not None
 
 
 def plain_paragraphs(texts: Sequence[str]) -> Sequence[str]:

@@ -375,8 +375,11 @@ class ParagraphClassifier:
             tokenizer=self.config_.tokenizer,
         )
         self.feature_space_ = FeatureSpace(len(self.vocabulary_), self.config_.bigram_buckets)
+        # The text as given (``plain``): the corpus build writes it plain already, and a
+        # recipe's model stays the same to the last bit (a few authored menu lines keep
+        # their double spaces). Inference reads any text in the plain form.
         ids, owners, shapes, *content = paragraph_features(
-            texts, self.vocabulary_, self.config_.bigram_buckets, tokenizer=self.config_.tokenizer, content_words=True
+            texts, self.vocabulary_, self.config_.bigram_buckets, tokenizer=self.config_.tokenizer, content_words=True, plain=True
         )
         self.shape_mean_, self.shape_scale_ = _standardisation(shapes[labelled])
         design = self._stage1_design(ids, owners, shapes)
@@ -505,7 +508,7 @@ class ParagraphClassifier:
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         texts = X["text"].tolist()
         ids, owners, shapes, *content = paragraph_features(
-            texts, self.vocabulary_, self.config_.bigram_buckets, tokenizer=self.config_.tokenizer, content_words=True
+            texts, self.vocabulary_, self.config_.bigram_buckets, tokenizer=self.config_.tokenizer, content_words=True, plain=True
         )
         first = self.stage1_.predict_proba(self._stage1_design(ids, owners, shapes))
         contexts = self._contexts(X, first, shapes, content, self._coverage(ids, owners, shapes))
