@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from classifier.data import documents, encipher
+from classifier.data import documents, encipher, plain_frame
 from classifier.errors import DataError, ModelError
 from classifier.features import (
     DEFAULT_BUCKETS,
@@ -506,6 +506,8 @@ class ParagraphClassifier:
     # -- prediction with the scikit-learn parts (the reference for export) -----------
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        # In the plain form, as the exported model reads any text (``Model``).
+        X = plain_frame(X)
         texts = X["text"].tolist()
         ids, owners, shapes, *content = paragraph_features(
             texts, self.vocabulary_, self.config_.bigram_buckets, tokenizer=self.config_.tokenizer, content_words=True, plain=True

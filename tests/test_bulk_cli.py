@@ -408,7 +408,7 @@ def _same_records(path: Path, reference: Path) -> bool:
 
 def test_a_killed_run_resumes(tmp_path: Path) -> None:
     """A real process killed mid-run (SIGKILL: no chance to clean up), then resumed."""
-    source = write_corpus(tmp_path, ".jsonl", _many_rows(300))
+    source = write_corpus(tmp_path, ".jsonl", _many_rows(3000))
     output, reference = tmp_path / "out.jsonl", tmp_path / "reference.jsonl"
     assert invoke("clean", source, "-o", reference, "--jobs", 1).exit_code == 0
     state = tmp_path / ".out.jsonl.newsclean-partial" / "state.json"
@@ -427,7 +427,7 @@ def test_a_killed_run_resumes(tmp_path: Path) -> None:
     done = json.loads(state.read_text())["rows_done"]
     result = invoke("clean", source, "-o", output, "--resume", "--chunk-rows", 5, "--jobs", 1)
     assert result.exit_code == 0, result.output
-    assert f"{300 - done:,} rows into" in result.stderr
+    assert f"{3000 - done:,} rows into" in result.stderr
     assert output.read_bytes() == reference.read_bytes()
 
 
@@ -956,6 +956,7 @@ def test_the_server_that_forks_workers_outlives_a_sigterm_to_the_process_group()
     # Only the server ignores it: what else it forks can still be terminated.
     other = context.Process(target=time.sleep, args=(30,))
     other.start()
+    time.sleep(1.0)  # past the fork, where the child takes the default back
     other.terminate()
     other.join(10)
     assert other.exitcode == -signal.SIGTERM
