@@ -94,6 +94,21 @@ def one_blas_thread() -> Any:
     return threadpool_limits(1)
 
 
+#: Set while a worker works on a chunk (nothing of it is being sent to the job).
+_WORKING = threading.Event()
+#: How long a worker told to end outside a chunk lets a result it is sending finish.
+SENDING_GRACE_SECONDS = 0.5
+
+
+def _on_terminate(signum: int, _frame: Any) -> None:
+    """SIGTERM in a worker (a scheduler's to the process group, or the pool ending its
+    workers): end, but never halfway through sending a result to the job, whose pool
+    would then wait forever for the rest of it."""
+    if _WORKING.is_set():
+        os._exit(128 + signum)
+    threading.Timer(SENDING_GRACE_SECONDS, os._exit, args=(128 + signum,)).start()
+
+
 def _end_with_the_job() -> None:
     """Exit when the process that runs the job is gone, even killed outright: an
     executor's workers hold their end of the task queue, and would wait on it forever.
@@ -133,12 +148,9 @@ def _running(pid: int) -> bool:
 def init_worker(options: JobOptions, ignore_interrupt: bool = True) -> None:
     """Load the model into this process (a pool's initializer)."""
     if ignore_interrupt:
-        # Ctrl-C, and SIGTERM sent to the whole process group (as a scheduler or
-        # `timeout` sends it), are the job's to handle: it stops the pool and keeps
-        # the partial output. Workers that died of it instead could leave the pool's
-        # threads waiting on their pipes, and the job hanging at exit.
+        # Ctrl-C is the job's to handle: it stops the pool and keeps partial output.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, _on_terminate)
         _end_with_the_job()
     one_blas_thread()  # the workers are the parallelism
     from classifier.api import load_model
@@ -343,15 +355,19 @@ def process_chunk(fmt: str, payload: Any, first_row: int, rows: int) -> ChunkRes
     if "failed" in _WORKER:
         raise _WORKER["failed"]
     options: JobOptions = _WORKER["options"]
-    if fmt == "jsonl":
-        return _jsonl(payload, first_row, rows, options)
-    if fmt == "csv":
-        return _csv(payload, first_row, rows, options)
-    if fmt == "parquet":
-        return _parquet(payload, first_row, rows, options)
-    if fmt == "folder":
-        return _folder(payload, first_row, rows, options)
-    raise ValueError(f"unknown corpus format {fmt!r}")
+    _WORKING.set()
+    try:
+        if fmt == "jsonl":
+            return _jsonl(payload, first_row, rows, options)
+        if fmt == "csv":
+            return _csv(payload, first_row, rows, options)
+        if fmt == "parquet":
+            return _parquet(payload, first_row, rows, options)
+        if fmt == "folder":
+            return _folder(payload, first_row, rows, options)
+        raise ValueError(f"unknown corpus format {fmt!r}")
+    finally:
+        _WORKING.clear()
 
 
 def _finish(result: ChunkResult, analysis: Analysis) -> ChunkResult:

@@ -7,9 +7,9 @@ every worker's, which breaks the pool while the job is stopping, and the job's e
 can then hang on the pool's pipes. The server still ends with the job (it watches the
 job's end of a pipe), and the workers with it (``process._end_with_the_job``).
 
-Only the server ignores SIGTERM: what it forks gets the default back (a corpus job's
-workers then ignore it themselves, and any other process the server makes for the
-same program can still be terminated).
+Only the server ignores SIGTERM: what it forks gets the default back. A worker that
+a SIGTERM ends is then seen to end, and the pool stops cleanly (it also ends its other
+workers with SIGTERM when one dies).
 """
 
 from __future__ import annotations
