@@ -17,9 +17,9 @@ _LINE_BREAK = re.compile(r"\r\n?|\n")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"), None)
 # C0/C1 control characters other than white space: never legitimate paragraph text.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
-# What ``plain_paragraph`` may change inside a text, with two spaces in a row: the
-# characters above and white space other than a space (one character class, the
-# quickest scan).
+# The characters ``plain_paragraph`` changes: those above and white space other than
+# a space (one character class, the quickest scan; runs of spaces and spaces at
+# either end are found apart, in ``needs_plain``).
 _NOT_PLAIN_RE = re.compile(r"[\x00-\x1f\x7f-\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u2060\u3000\ufeff]")
 
 
