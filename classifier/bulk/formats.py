@@ -506,11 +506,12 @@ def _records(
                     yield str(record.get("doc_id", record.get("id", number))), text, record
         elif fmt == "csv":
             names = payload.header
-            for number, values in enumerate(payload.records, start=chunk.first_row + 1):
+            rows = zip(payload.records, payload.lines, strict=True)
+            for number, (values, line) in enumerate(rows, start=chunk.first_row + 1):
                 if not any(value.strip() for value in values):
                     continue  # a blank line is no row
                 record = dict(zip(names, values, strict=False))
-                if (text := text_of(record, f"line {payload.lines[number - chunk.first_row - 1]}")) is not None:
+                if (text := text_of(record, f"line {line}")) is not None:
                     yield str(record.get("doc_id", record.get("id", number))), text, record
         elif fmt == "parquet":
             for number, record in enumerate(payload.to_pylist(), start=chunk.first_row + 1):
