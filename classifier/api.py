@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from classifier.errors import ModelError
-from classifier.evaluation import drop_mask
+from classifier.evaluation import drop_mask, min_confidence_of
 from classifier.labels import LABELS, REPORTING, as_labels
 from classifier.model import Model, load_model_folder
 from classifier.text import Paragraph, remove_paragraphs, split_paragraphs
@@ -174,9 +174,7 @@ def clean_document(
         raise TypeError(f"clean expects str, got {type(text).__name__}{hint}")
     keep = as_labels(keep)
     model = resolve_model(model)
-    threshold = model.default_min_confidence if min_confidence is None else float(min_confidence)
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"min_confidence must lie between 0 and 1, got {threshold}")
+    threshold = min_confidence_of(min_confidence, default=model.default_min_confidence)
     paragraphs = split_paragraphs(text)
     if probabilities is None:
         probabilities = model.predict_proba([paragraph.text for paragraph in paragraphs])
@@ -187,6 +185,14 @@ def clean_document(
             raise ValueError(
                 f"probabilities has shape {probabilities.shape}, but the text has {expected[0]} paragraphs "
                 f"and the model {expected[1]} labels: give one row per paragraph, one column per label"
+            )
+        # NaN compares false, so a row of them would keep its paragraph without a word.
+        if not (np.isfinite(probabilities).all() and (probabilities >= 0).all()) or not np.allclose(
+            probabilities.sum(axis=1), 1.0, atol=1e-6
+        ):
+            raise ValueError(
+                "probabilities must be finite, from 0 to 1, and sum to 1 in each row: pass what "
+                "classify or Model.predict_proba returns"
             )
     dropped = drop_mask(probabilities, keep=keep, min_confidence=threshold)
     cleaned = remove_paragraphs(text, paragraphs, np.flatnonzero(dropped).tolist())

@@ -150,14 +150,14 @@ def clean_frame(
     With ``labels=True`` the ``paragraph_labels`` column holds each document's list of
     {label, probability, kept} as JSON text (``json.loads`` gives the list that
     pandas' ``clean_frame`` holds), so that the result can be written to Parquet."""
+    from classifier.evaluation import min_confidence_of
     from classifier.frames import clean_meta
     from classifier.labels import as_labels
 
     # Refused here, before anything runs, rather than on the first partition.
     _check(frame, column, on_error)
     keep = as_labels(keep)
-    if min_confidence is not None and not 0.0 <= float(min_confidence) <= 1.0:
-        raise ValueError(f"min_confidence must lie between 0 and 1, got {min_confidence}")
+    min_confidence_of(min_confidence, default=0.5)  # refused here, not on the first partition
     meta = clean_meta(frame._meta, labels=labels)
     if labels:
         meta[LABELS_COLUMN] = _json_labels(meta[LABELS_COLUMN])

@@ -3,6 +3,7 @@ what ``clean`` keeps of reporting and removes of everything else (by characters)
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,25 @@ if TYPE_CHECKING:
     from classifier.model import Model
 
 BREAKDOWN_COLUMNS = ("corpus", "language", "extractor", "page_type")
+
+
+def min_confidence_of(value: object, *, default: float) -> float:
+    """``value`` as a threshold for ``clean`` (``default`` where it is None).
+
+    Refuses what ``float()`` would let through but no caller means: a bool, a string,
+    NaN, a value outside 0 to 1.
+    """
+    if value is None:
+        return float(default)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"min_confidence must be a number from 0 to 1 (or None for the model's default), "
+            f"got {value!r} ({type(value).__name__})"
+        )
+    threshold = float(value)
+    if not 0.0 <= threshold <= 1.0:  # NaN fails this too
+        raise ValueError(f"min_confidence must lie between 0 and 1, got {threshold}")
+    return threshold
 
 
 def drop_mask(probabilities: np.ndarray, *, keep: Sequence[str] = (REPORTING,), min_confidence: float) -> np.ndarray:

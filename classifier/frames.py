@@ -19,6 +19,7 @@ from classifier.bulk.process import LABELS_COLUMN, Documents, JobOptions, analys
 from classifier.bulk.report import domain_of
 from classifier.data import plain_value
 from classifier.errors import InputError
+from classifier.evaluation import min_confidence_of
 from classifier.labels import LABELS, REPORTING, as_labels
 from classifier.repeats import SiteRepeats
 from classifier.text import split_paragraphs
@@ -213,9 +214,7 @@ def clean_frame(
     """
     keep = as_labels(keep)
     loaded = _model(model)
-    threshold = loaded.default_min_confidence if min_confidence is None else float(min_confidence)
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"min_confidence must lie between 0 and 1, got {threshold}")
+    threshold = min_confidence_of(min_confidence, default=loaded.default_min_confidence)
     domains = _domains(frame, site_repeats is not None, domain_column)
     usable = _texts(frame, column, on_error)
     options = JobOptions(

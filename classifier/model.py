@@ -13,6 +13,7 @@ Prediction needs numpy alone, so a model loads whatever scikit-learn is installe
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -239,7 +240,14 @@ class Model:
             story=story,
             coverage=coverage[0] if coverage else None,
         )
-        return np.split(self.second_pass(context, lengths=lengths), np.cumsum(lengths)[:-1])
+        probabilities = self.second_pass(context, lengths=lengths)
+        if not np.isfinite(probabilities).all():
+            # Finite weights can still overflow: only a model edited by hand gets here,
+            # and NaN would read as "keep" everywhere without a word.
+            raise ModelIntegrityError(
+                "the model gave probabilities that are not numbers: its weights were changed; retrain or reinstall it"
+            )
+        return np.split(probabilities, np.cumsum(lengths)[:-1])
 
     def predict_proba(self, paragraphs: Sequence[str]) -> np.ndarray:
         """Probabilities (paragraphs × labels) for the paragraphs of one document."""
@@ -374,6 +382,7 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> Path:
         manifest["story_support"] = model.story_support
         manifest["vocabulary_coverage"] = model.vocabulary_coverage
         manifest["block_at_end"] = model.block_at_end
+        manifest["temperature"] = model.temperature
         manifest["files"] = {name: _sha256(staging / name) for name in ARTIFACT_FILES}
         manifest["checksum"] = _manifest_checksum(manifest)
         (staging / MANIFEST).write_text(_canonical(manifest), encoding="utf-8")
@@ -410,6 +419,8 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise ModelIntegrityError(f"{manifest_path} is not a model manifest (nested too deep): retrain or reinstall it") from None
+    except ValueError as error:  # a number too long for int(), say
+        raise ModelIntegrityError(f"{manifest_path} is not a model manifest ({error}): retrain or reinstall it") from None
     if not isinstance(manifest, dict):
         raise ModelIntegrityError(f"{manifest_path} is not a model manifest: retrain or reinstall it")
     version = manifest.get("format_version")
@@ -437,13 +448,17 @@ def load_model_folder(path: str | os.PathLike[str]) -> Model:
     files = manifest.get("files", {})
     if not isinstance(files, dict):
         raise ModelIntegrityError(f"{folder / MANIFEST} does not list the model's files: retrain or reinstall it")
+    # Each file is read once and parsed from the bytes that were checked: reading it
+    # again could read a file changed in between.
+    contents: dict[str, bytes] = {}
     for name in ARTIFACT_FILES:
         file_path = folder / name
         if not file_path.is_file():
             raise ModelIntegrityError(
                 f"{file_path} is missing (or not a plain file): the model folder is incomplete; retrain or reinstall it"
             )
-        if _sha256(file_path) != files.get(name):
+        contents[name] = _read(file_path)
+        if hashlib.sha256(contents[name]).hexdigest() != files.get(name):
             raise ModelIntegrityError(
                 f"{file_path} does not match the checksum in {MANIFEST}: the file was changed "
                 "or damaged; retrain or reinstall the model"
@@ -460,8 +475,19 @@ def load_model_folder(path: str | os.PathLike[str]) -> Model:
         raise ModelFormatError(f"{folder} has model format {manifest['format_version']}, which no newsclean wrote: retrain it")
     _warn_on_version_mismatch(manifest, folder)
     try:
-        model = loader(folder, manifest)
-    except (KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError, MemoryError) as error:
+        model = loader(manifest, contents)
+    except (
+        KeyError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        RecursionError,
+        RuntimeError,  # an archive member flagged as encrypted
+        NotImplementedError,  # an archive member in an unknown compression
+        zipfile.BadZipFile,
+        EOFError,
+        MemoryError,
+    ) as error:
         # A manifest or array that passed its checksum yet lacks a part: written by hand.
         raise ModelIntegrityError(f"{folder} lacks a part a model needs ({error}): retrain or reinstall it") from None
     problem = structure_problem(model)
@@ -484,6 +510,11 @@ def structure_problem(model: Model) -> str | None:
             return f"{name} is {manifest[name]!r}, not true or false"
     if model.stage1_link not in ("softmax", "ovr"):
         return f"stage1_link {model.stage1_link!r} is neither softmax nor ovr"
+    if model.block_at_end and model.block_layer is None:
+        return "block_at_end is set, but the model has no block pass"
+    # Recorded twice (``save_model`` writes both): one of the two edited by hand.
+    if "temperature" in manifest and manifest["temperature"] != model.temperature:
+        return f"the temperature {model.temperature} is not the {manifest['temperature']!r} its manifest records"
     if model.tokenizer not in TOKENIZERS:
         return f"tokenizer {model.tokenizer!r} is not one of {', '.join(TOKENIZERS)}"
     buckets = manifest.get("n_buckets")
@@ -543,6 +574,10 @@ def structure_problem(model: Model) -> str | None:
             return f"{name} has shape {array.shape}, where this model needs {shape}"
         if not np.isfinite(array).all():
             return f"{name} holds values that are not finite"
+    # Stage two computes in single precision: a weight beyond its range is infinite there.
+    largest = max(float(np.abs(weights).max(initial=0.0)) for pair in model.layers for weights in pair)
+    if largest > float(np.finfo(np.float32).max):
+        return f"stage two holds a weight of {largest:.3g}, beyond single precision"
     for name in ("shape_scale", "context_scale", "block_scale"):
         if name in arrays and (arrays[name] <= 0).any():
             return f"{name} holds values that are not above 0"
@@ -579,15 +614,20 @@ def _release(version: str) -> tuple[int, ...]:
     return tuple(numbers)
 
 
-def _load_v1(folder: Path, manifest: dict[str, Any]) -> Model:
-    tokens = json.loads(_read(folder / VOCABULARY).decode("utf-8"))
+def _load_v1(manifest: dict[str, Any], contents: dict[str, bytes]) -> Model:
+    tokens = json.loads(contents[VOCABULARY].decode("utf-8"))
     # map(type) runs in C: a check per word would cost a cold start 20 ms.
     if not isinstance(tokens, list) or set(map(type, tokens)) - {str}:
         raise ValueError("the vocabulary is not a list of words")
     if not isinstance(manifest["n_layers"], int) or isinstance(manifest["n_layers"], bool):
         raise ValueError(f"n_layers {manifest['n_layers']!r} is not a whole number")
-    with np.load(folder / WEIGHTS, allow_pickle=False) as arrays:
+    if not contents[WEIGHTS].startswith(b"PK\x03\x04"):
+        # np.load would read a bare array or refuse a pickle with advice to load it unsafely.
+        raise ValueError(f"{WEIGHTS} is not an .npz archive of arrays")
+    with np.load(io.BytesIO(contents[WEIGHTS]), allow_pickle=False) as arrays:
         data = {name: arrays[name] for name in arrays.files}
+    if data["temperature"].dtype.kind != "f":
+        raise ValueError(f"the temperature holds {data['temperature'].dtype} values, not floating-point numbers")
     layers = tuple((data[f"layer{number}_weights"], data[f"layer{number}_bias"]) for number in range(int(manifest["n_layers"])))
     vocabulary = dict(zip(tokens, range(len(tokens)), strict=True))
     if len(vocabulary) != len(tokens):

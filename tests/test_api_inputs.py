@@ -84,3 +84,28 @@ def test_given_probabilities_must_fit_the_paragraphs() -> None:
         clean_document(text, probabilities=np.array([[0.0, 1.0, 0.0]] * 5))
     given = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     assert clean_document(text, probabilities=given).text == "The mayor said.\n"
+
+
+@pytest.mark.parametrize("rows", [[[float("nan")] * 3] * 3, [[-0.5, 1.5, 0.0]] * 3, [[0.2, 0.2, 0.2]] * 3])
+def test_given_probabilities_must_be_probabilities(rows) -> None:
+    import numpy as np
+
+    from classifier.api import clean_document
+
+    # NaN compares false: such rows would keep every paragraph and say nothing.
+    with pytest.raises(ValueError, match="sum to 1 in each row"):
+        clean_document("Donate now!\nThe mayor said.\nSubscribe today.", probabilities=np.array(rows))
+
+
+@pytest.mark.parametrize("value", ["0.5", True, [0.5]])
+def test_a_threshold_that_is_not_a_number_is_refused_by_name(value) -> None:
+    with pytest.raises(TypeError, match="min_confidence must be a number from 0 to 1"):
+        clean("Donate now!", min_confidence=value)
+    with pytest.raises(TypeError, match="min_confidence must be a number from 0 to 1"):
+        clean_frame(pd.DataFrame({"text": ["Donate now!"]}), min_confidence=value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), -0.1, 1.5])
+def test_a_threshold_outside_0_to_1_is_refused(value) -> None:
+    with pytest.raises(ValueError, match="min_confidence must lie between 0 and 1"):
+        clean("Donate now!", min_confidence=value)

@@ -238,6 +238,14 @@ def _array(name, make):
     return lambda arrays: arrays.__setitem__(name, make(arrays[name]))
 
 
+def _without(*names):
+    def drop(arrays):
+        for name in names:
+            arrays.pop(name, None)
+
+    return drop
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
@@ -253,6 +261,12 @@ def _array(name, make):
         ({"array_change": _array("context_scale", np.zeros_like)}, "context_scale holds values that are not above 0"),
         ({"array_change": _array("shape_coef", lambda a: np.full_like(a, np.nan))}, "shape_coef holds values that are not"),
         ({"array_change": _array("shape_mean", lambda a: a.astype(np.int64))}, "shape_mean holds int64 values"),
+        ({"array_change": _array("temperature", lambda a: a.astype(str))}, "the temperature holds <U"),
+        ({"manifest_change": _set("temperature", 2.5)}, "not the 2.5 its manifest records"),
+        (
+            {"manifest_change": _set("block_at_end", True), "array_change": _without("block_weights", "block_bias")},
+            "block_at_end is set, but the model has no block pass",
+        ),
     ],
 )
 def test_a_resigned_model_that_cannot_work_is_refused_naming_what_is_wrong(
@@ -293,3 +307,76 @@ def test_stage_two_in_slices_gives_what_it_gives_whole(monkeypatch, seed_text: s
     # To single precision, which the network runs in: on some processors BLAS takes
     # another path for another number of rows, and the last bits move (3e-7 seen).
     np.testing.assert_allclose(model.predict_proba(paragraphs), whole, rtol=0, atol=1e-6)
+
+
+def test_a_manifest_number_too_long_to_read_is_a_damaged_manifest(small_model, tmp_path: Path) -> None:
+    folder = save_model(small_model, tmp_path / "m")
+    text = (folder / "manifest.json").read_text()
+    (folder / "manifest.json").write_text(text.replace('"n_layers": ', '"n_layers": ' + "9" * 5000 + ', "x": ', 1))
+    with pytest.raises(ModelIntegrityError, match="not a model manifest"):
+        load_model_folder(folder)
+
+
+def _resigned_weights(folder: Path, data: bytes) -> None:
+    from classifier.model import _canonical, _manifest_checksum, _sha256
+
+    (folder / "weights.npz").write_bytes(data)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["weights.npz"] = _sha256(folder / "weights.npz")
+    manifest["checksum"] = _manifest_checksum(manifest)
+    (folder / "manifest.json").write_text(_canonical(manifest))
+
+
+def test_weights_that_are_no_archive_are_refused_without_advice_to_load_them_unsafely(small_model, tmp_path: Path) -> None:
+    import io
+    import pickle
+
+    folder = save_model(small_model, tmp_path / "m")
+    for data in (pickle.dumps({"token_coef": [1.0]}), b"\x93NUMPY" + b"\0" * 100):
+        _resigned_weights(folder, data)
+        with pytest.raises(ModelIntegrityError, match=r"not an \.npz archive") as raised:
+            load_model_folder(folder)
+        assert "unsafe" not in str(raised.value)
+    bare = io.BytesIO()
+    np.save(bare, np.zeros(3))
+    _resigned_weights(folder, bare.getvalue())
+    with pytest.raises(ModelIntegrityError, match=r"not an \.npz archive"):
+        load_model_folder(folder)
+
+
+@pytest.mark.parametrize(
+    ("flag_offset", "value", "what"),
+    [(6, 0x01, "a member flagged as encrypted"), (8, 99, "a member in an unknown compression")],
+)
+def test_an_archive_member_numpy_cannot_open_is_a_damaged_model(
+    small_model, tmp_path: Path, flag_offset: int, value: int, what: str
+) -> None:
+    folder = save_model(small_model, tmp_path / "m")
+    data = bytearray((folder / "weights.npz").read_bytes())
+    # Every local header and central directory entry of the archive, changed alike.
+    for signature, offset in ((b"PK\x03\x04", flag_offset), (b"PK\x01\x02", flag_offset + 2)):
+        start = data.find(signature)
+        while start != -1:
+            data[start + offset] = value
+            start = data.find(signature, start + 4)
+    _resigned_weights(folder, bytes(data))
+    with pytest.raises(ModelIntegrityError, match="retrain or reinstall"):
+        load_model_folder(folder)
+
+
+def test_weights_that_overflow_are_refused_rather_than_keeping_every_paragraph(small_model, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    save_model(small_model, folder)
+    _resigned(folder, array_change=_array("layer0_weights", lambda a: a * 1e300))
+    with pytest.raises(ModelIntegrityError, match="beyond single precision"):
+        load_model_folder(folder)
+    save_model(small_model, folder)
+
+    def large(arrays: dict) -> None:
+        for name in ("layer0_weights", "layer1_weights"):
+            arrays[name] = arrays[name] * 1e30
+
+    _resigned(folder, array_change=large)
+    model = load_model_folder(folder)  # each weight fits: only what they compute does not
+    with pytest.raises(ModelIntegrityError, match="not numbers"), np.errstate(all="ignore"):
+        model.predict_proba(["Donate now to keep our newsroom going.", "The mayor said on Tuesday."])

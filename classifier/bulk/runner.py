@@ -61,6 +61,7 @@ from classifier.bulk.process import (
 )
 from classifier.bulk.report import CorpusReport
 from classifier.errors import InputError, NewscleanError
+from classifier.evaluation import min_confidence_of
 from classifier.files import check_writable, same_file
 from classifier.labels import REPORTING, as_labels
 
@@ -190,8 +191,10 @@ def _check(job: CorpusJob) -> str:
     if job.on_error not in ("fail", "skip"):
         raise InputError(f"--on-error must be fail or skip, not {job.on_error!r}")
     as_labels(job.keep)
-    if job.min_confidence is not None and not 0.0 <= job.min_confidence <= 1.0:
-        raise InputError(f"min_confidence must lie between 0 and 1, got {job.min_confidence}")
+    try:
+        min_confidence_of(job.min_confidence, default=0.5)
+    except (TypeError, ValueError) as error:
+        raise InputError(str(error)) from None
     if job.removed is not None and job.mode != "clean":
         raise InputError("--removed applies to clean: classify removes nothing")
     if job.removed is not None:
