@@ -104,7 +104,7 @@ class EvaluationReport:
 
     def render(self) -> str:
         """A plain-text report for a terminal."""
-        lines = [f"{self.rows} paragraphs, min_confidence {self.min_confidence:.2f}", ""]
+        lines = [f"{self.rows} paragraphs, min_confidence {self.min_confidence:.4g}", ""]
         lines.append(f"{'label':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
         for label, scores in self.per_label.items():
             lines.append(f"{label:<16}{scores.precision:>10.3f}{scores.recall:>10.3f}{scores.f1:>10.3f}{scores.support:>10d}")

@@ -216,6 +216,22 @@ def test_with_on_error_skip_a_bad_row_passes_through_unchanged_and_is_counted(tm
     assert "Warning" not in result.stderr
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_bad_rows_in_many_chunks_are_all_counted(tmp_path: Path, jobs: str) -> None:
+    # Each chunk counts its own; the job adds them up, whichever worker took which.
+    good = [json.dumps(row).encode() + b"\n" for row in corpus_rows()[:3]]
+    bad = [line for line, _ in BAD_LINES.values()]
+    lines = [line for pair in zip(bad, good * 3, strict=False) for line in pair]
+    source, output, report = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "report.json"
+    source.write_bytes(b"".join(lines))
+    arguments = ["clean", source, "-o", output, "--on-error", "skip", "--report", report, "--chunk-rows", "2"]
+    result = invoke(*arguments, "--jobs", jobs)
+    assert result.exit_code == 0, result.output
+    assert f"{len(bad)} bad rows passed through unchanged" in result.stderr
+    assert json.loads(report.read_text())["rows_skipped"] == len(bad)
+    assert output.read_bytes().splitlines(keepends=True)[::2] == bad
+
+
 def test_a_run_that_skips_every_row_says_so(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text('{"body": "Story."}\n{"body": "Donate!"}\n', encoding="utf-8")
@@ -429,6 +445,37 @@ def test_a_killed_run_resumes(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"{3000 - done:,} rows into" in result.stderr
     assert output.read_bytes() == reference.read_bytes()
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_rows_written_after_the_last_record_are_redone_once_on_resume(tmp_path: Path, monkeypatch, suffix: str) -> None:
+    """Stopped at a fixed point: the third chunk's rows are written, not yet recorded."""
+    import classifier.bulk.formats as formats
+    import classifier.bulk.runner as runner_module
+
+    source = write_corpus(tmp_path, suffix, _many_rows(40))
+    output, reference = tmp_path / f"out{suffix}", tmp_path / f"reference{suffix}"
+    common = ["--chunk-rows", 5, "--jobs", 1, "--removed"]
+    assert invoke("clean", source, "-o", reference, *common, tmp_path / "reference-removed.jsonl").exit_code == 0
+    monkeypatch.setattr(runner_module, "RECORD_SHARE", float("inf"))  # a record after every chunk
+    sink = {".parquet": formats.ParquetSink}.get(suffix, formats.StreamSink)
+    real_write, writes = sink.write, []
+
+    def write_then_stop(self, data) -> None:
+        real_write(self, data)
+        writes.append(self)
+        if sum(other is writes[0] for other in writes) == 3:
+            raise KeyboardInterrupt  # as Ctrl-C between the write and its record
+
+    monkeypatch.setattr(sink, "write", write_then_stop)
+    stopped = invoke("clean", source, "-o", output, *common, tmp_path / "removed.jsonl")
+    assert stopped.exit_code != 0 and "--resume" in stopped.output
+    monkeypatch.undo()
+    result = invoke("clean", source, "-o", output, *common, tmp_path / "removed.jsonl", "--resume")
+    assert result.exit_code == 0, result.output
+    assert "30 rows into" in result.stderr  # two chunks recorded: the third is redone
+    assert read_corpus(output, suffix) == read_corpus(reference, suffix)
+    assert (tmp_path / "removed.jsonl").read_bytes() == (tmp_path / "reference-removed.jsonl").read_bytes()
 
 
 def _descendants(pid: int) -> list[int]:
@@ -936,6 +983,11 @@ def test_a_run_stopped_while_joining_parquet_parts_resumes(tmp_path: Path, monke
     assert leftovers(tmp_path) == []
 
 
+def _say_ready_then_sleep(ready) -> None:
+    ready.set()
+    time.sleep(30)
+
+
 def test_the_server_that_forks_workers_outlives_a_sigterm_to_the_process_group() -> None:
     """Each worker's liveness reaches the job through that server: had the SIGTERM
     that a scheduler sends to every process ended it, the pool would read every worker
@@ -954,9 +1006,11 @@ def test_the_server_that_forks_workers_outlives_a_sigterm_to_the_process_group()
         time.sleep(0.5)
         assert list(pool.map(abs, [-3, -4])) == [3, 4]
     # Only the server ignores it: what else it forks can still be terminated.
-    other = context.Process(target=time.sleep, args=(30,))
+    ready = context.Event()
+    other = context.Process(target=_say_ready_then_sleep, args=(ready,))
     other.start()
-    time.sleep(1.0)  # past the fork, where the child takes the default back
+    # Its target runs only after the fork, where the child takes the default back.
+    assert ready.wait(60)
     other.terminate()
     other.join(10)
     assert other.exitcode == -signal.SIGTERM

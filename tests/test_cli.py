@@ -15,17 +15,53 @@ from tests.conftest import AUTHORED, ROOT, SEED
 
 runner = CliRunner()
 COMMANDS = ["clean", "classify", "train", "evaluate", "info"]
+DATA_COMMANDS = ["build", "join", "review", "ingest", "sheet", "card", "gate"]
 
 
 def invoke(*args: str, stdin: str | bytes | None = None):
     return runner.invoke(app, list(args), input=stdin)
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("command", COMMANDS + [f"data {name}" for name in DATA_COMMANDS])
 def test_every_command_has_help_with_an_example(command: str) -> None:
-    result = invoke(command, "--help")
+    result = invoke(*command.split(), "--help")
     assert result.exit_code == 0
     assert "Example: newsclean " + command in " ".join(result.output.split())
+
+
+def test_every_data_command_is_listed_here() -> None:
+    # A data command added later gets the help test above only if it is named there.
+    import typer
+
+    group = typer.main.get_command(app).commands["data"]
+    assert sorted(group.commands) == sorted(DATA_COMMANDS)
+
+
+def test_clean_reads_min_confidence_for_an_article_and_a_corpus(seed_text: str, tmp_path: Path) -> None:
+    threshold = "0.9999"
+    expected = classifier.clean(seed_text, min_confidence=float(threshold))
+    assert expected != classifier.clean(seed_text)  # so a run that ignored it would show
+    article = invoke("clean", str(SEED), "--min-confidence", threshold)
+    assert article.exit_code == 0, article.output
+    assert article.stdout == expected
+    corpus, output = tmp_path / "c.jsonl", tmp_path / "out.jsonl"
+    corpus.write_text(json.dumps({"text": seed_text}) + "\n", encoding="utf-8")
+    result = invoke("clean", str(corpus), "-o", str(output), "--min-confidence", threshold)
+    assert result.exit_code == 0, result.output
+    assert json.loads(output.read_text(encoding="utf-8"))["text"] == expected
+
+
+def test_clean_reads_keep_for_an_article_and_a_corpus(seed_text: str, tmp_path: Path) -> None:
+    keep = ["--keep", "reporting", "--keep", "donation_appeal"]
+    expected = classifier.clean(seed_text, keep=("reporting", "donation_appeal"))
+    # The appeal stays, the button goes: a run that ignored --keep would lose the appeal.
+    assert "Remind me later" not in expected and expected != classifier.clean(seed_text)
+    assert invoke("clean", str(SEED), *keep).stdout == expected
+    corpus, output = tmp_path / "c.jsonl", tmp_path / "out.jsonl"
+    corpus.write_text(json.dumps({"text": seed_text}) + "\n", encoding="utf-8")
+    result = invoke("clean", str(corpus), "-o", str(output), *keep)
+    assert result.exit_code == 0, result.output
+    assert json.loads(output.read_text(encoding="utf-8"))["text"] == expected
 
 
 def test_version() -> None:
@@ -100,8 +136,10 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
 def test_empty_file_gives_empty_output(tmp_path: Path) -> None:
     path = tmp_path / "empty.txt"
     path.write_text("")
-    assert invoke("clean", str(path)).stdout == ""
-    assert invoke("classify", str(path), "--format", "jsonl").stdout == ""
+    for arguments in (["clean"], ["classify", "--format", "jsonl"]):
+        result = invoke(*arguments, str(path))
+        assert result.exit_code == 0, result.output
+        assert result.stdout == "" and result.stderr == ""
 
 
 def test_train_evaluate_info_round_trip(tmp_path: Path, small_training_table) -> None:
@@ -324,3 +362,13 @@ def test_a_compressed_article_is_named() -> None:
 def test_corpus_options_given_with_one_article_are_refused(option: list[str]) -> None:
     result = invoke("clean", str(SEED), *option)
     assert result.exit_code == 1 and f"{option[0]} applies to a corpus" in result.output
+
+
+def test_evaluate_reads_min_confidence() -> None:
+    figures = {}
+    for threshold in ("0.5", "0.9999"):
+        result = invoke("evaluate", str(AUTHORED[0]), "--min-confidence", threshold)
+        assert result.exit_code == 0, result.output
+        assert f"min_confidence {threshold}" in result.output  # as given, not rounded to 1.00
+        figures[threshold] = next(line for line in result.output.splitlines() if line.startswith("clean removes"))
+    assert figures["0.5"] != figures["0.9999"]

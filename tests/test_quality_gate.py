@@ -63,7 +63,10 @@ def test_check_reports_a_figure_under_its_floor_and_a_changed_split(tmp_path: Pa
 
 def test_split_hash_sees_a_changed_label() -> None:
     assert _split(["reporting", None]).hash != _split(["reporting", "ui_residue"]).hash
-    assert _split(["reporting", None]).hash == _split(["reporting", None]).hash
+    table = _split(["reporting", None]).table
+    changed = [table.assign(text=["b", "a"]), table.assign(doc_id=["e", "d"]), table.assign(position=[1, 2])]
+    assert len({gate.split_hash(table), *(gate.split_hash(other) for other in changed)}) == 4
+    assert gate.split_hash(table.copy()) == gate.split_hash(table)  # a copy of the same data, the same hash
 
 
 def test_pin_never_lowers_a_floor_silently(tmp_path: Path) -> None:

@@ -44,6 +44,22 @@ def test_a_drawn_sample_is_the_same_for_the_same_seed(tmp_path: Path) -> None:
     drawn = labelling_sheet(path, documents=3, seed=7)
     assert drawn["doc_id"].nunique() == 3
     assert drawn.equals(labelling_sheet(path, documents=3, seed=7))
+    path = pages(tmp_path, 40)
+    samples = {tuple(sorted(labelling_sheet(path, documents=5, seed=seed)["doc_id"].unique())) for seed in range(4)}
+    # Drawn, not the first pages: four seeds give more than one sample, none of them page-0 to page-4.
+    assert len(samples) > 1 and tuple(f"page-{n}" for n in range(5)) not in samples
+
+
+def test_the_sheet_command_takes_documents_and_seed(tmp_path: Path) -> None:
+    path = pages(tmp_path, 40)
+    sheets = []
+    for seed in ("1", "1", "2"):
+        out = tmp_path / f"sheet{len(sheets)}.csv"
+        result = runner.invoke(app, ["data", "sheet", str(path), "-o", str(out), "--documents", "4", "--seed", seed])
+        assert result.exit_code == 0, result.output
+        sheets.append(pd.read_csv(out, dtype=str))
+    assert sheets[0]["doc_id"].nunique() == 4
+    assert sheets[0].equals(sheets[1]) and not sheets[0].equals(sheets[2])
 
 
 def test_the_sheet_labelled_goes_back_into_adapt(tmp_path: Path) -> None:
