@@ -2,8 +2,10 @@
 
 The same as ``classifier.frames`` over ``map_partitions``. Each worker process loads
 the model once and keeps it: give ``model`` as a folder path (or None for the shipped
-model) and every worker loads it on its first partition; give a loaded ``Model`` and
-it travels to each worker once, as one shared piece of the task graph.
+model) and every worker loads it on its first partition (and again only if its files
+change). A loaded ``Model`` goes into the task graph instead, as one shared piece, sent
+with every computation (tens of megabytes for the shipped one): on a cluster, prefer
+a path every worker can read.
 
     import dask.dataframe as dd
     from classifier.dask import clean_frame
@@ -34,12 +36,14 @@ def worker_model(reference: Any) -> Any:
     _CALLS += 1
     if isinstance(reference, Model):
         return reference
-    key = "" if reference is None else str(reference)
-    model = _MODELS.get(key)
-    if model is None:
-        from classifier.api import load_model
+    from classifier.api import load_model
 
-        model = _MODELS[key] = load_model(reference)
+    # load_model keeps the model per process and reads it again only when its files
+    # change: a model retrained in place on a long-lived cluster is not missed.
+    key = "" if reference is None else str(reference)
+    model = load_model(reference)
+    if _MODELS.get(key) is not model:
+        _MODELS[key] = model
         _LOADS += 1
     return model
 
@@ -150,6 +154,8 @@ def clean_frame(
     With ``labels=True`` the ``paragraph_labels`` column holds each document's list of
     {label, probability, kept} as JSON text (``json.loads`` gives the list that
     pandas' ``clean_frame`` holds), so that the result can be written to Parquet."""
+    import pandas as pd
+
     from classifier.evaluation import min_confidence_of
     from classifier.frames import clean_meta
     from classifier.labels import as_labels
@@ -159,6 +165,11 @@ def clean_frame(
     keep = as_labels(keep)
     min_confidence_of(min_confidence, default=0.5)  # refused here, not on the first partition
     meta = clean_meta(frame._meta, labels=labels)
+    if isinstance(meta[column].dtype, pd.CategoricalDtype):
+        # Each partition's cleaned texts are its own categories: none is known ahead.
+        from dask.dataframe.utils import clear_known_categories
+
+        meta = clear_known_categories(meta, cols=[column])
     if labels:
         meta[LABELS_COLUMN] = _json_labels(meta[LABELS_COLUMN])
     return frame.map_partitions(_clean_partition, column, keep, min_confidence, _reference(model), labels, on_error, meta=meta)

@@ -94,6 +94,8 @@ def check_folder_takes_files(destination: Path, folder: Path) -> None:
     folder = folder.resolve()
     while not folder.exists():
         folder = folder.parent
+    if not folder.is_dir():
+        raise InputError(f"cannot write {destination}: {folder} is a file, not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"cannot write {destination}: no permission to write in {folder}")
 

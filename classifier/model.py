@@ -113,6 +113,14 @@ class Model:
     block_at_end: bool = False
     manifest: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        # The generated repr would print every weight: megabytes in a notebook cell.
+        return (
+            f"Model(labels={self.labels}, vocabulary={len(self.vocabulary):,} tokens, "
+            f"stage two {len(self.layers)} layers, block pass {'yes' if self.block_layer is not None else 'no'}, "
+            f"default_min_confidence={self.default_min_confidence:.4g})"
+        )
+
     @property
     def default_min_confidence(self) -> float:
         return float(self.manifest.get("default_min_confidence", 0.5))
@@ -404,6 +412,12 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ModelError(
             f"{folder} is a file: a model is a folder holding {MANIFEST} (as 'newsclean train DATA --output FOLDER' "
             "writes); name no model folder to use the shipped model"
+        )
+    if not manifest_path.is_file() and folder.is_dir() and any(folder.iterdir()):
+        # Training into it would be refused (it holds other files): no advice to.
+        raise ModelError(
+            f"{folder} is not a model folder (it holds no {MANIFEST}): name a folder that 'newsclean train' wrote, "
+            "or no model folder to use the shipped model"
         )
     if not manifest_path.is_file():
         raise ModelError(

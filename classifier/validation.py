@@ -67,6 +67,10 @@ def cross_validate(
     straddles folds); each fold's pages read as ``clean`` reads them, with
     ``site_repeats`` as ``clean --site-repeats`` does (see ``predict_table``)."""
     config = config or TrainingConfig()
+    scored = _scored_rows(data, score_authored)
+    if not (scored & data["label"].notna().to_numpy()).any():
+        # Said before the folds train, not after.
+        raise DataError("no labelled rows to score: every row is context or authored (see --score-authored)")
     groups = data[groups_column].astype(str).to_numpy() if groups_column in data.columns else data["doc_id"].to_numpy()
     probabilities = np.zeros((len(data), 3))
     thresholds = np.zeros(len(data))
@@ -74,7 +78,6 @@ def cross_validate(
         probabilities[test_rows], thresholds[test_rows] = _fit_and_predict(
             data, train_rows, test_rows, config, groups_column, site_repeats
         )
-    scored = _scored_rows(data, score_authored)
     return ValidationResult(_report(data, probabilities, thresholds, scored), probabilities, thresholds, scored)
 
 

@@ -1029,6 +1029,20 @@ def test_a_second_run_on_the_same_output_is_refused_while_the_first_runs(tmp_pat
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="the lock is POSIX's flock")
+def test_the_lock_holds_for_an_output_in_a_folder_not_made_yet(tmp_path: Path) -> None:
+    from classifier.bulk.runner import _only_run_on
+
+    source = write_corpus(tmp_path, ".jsonl", _many_rows(4))
+    output = tmp_path / "new" / "deeper" / "out.jsonl"
+    with _only_run_on(output):
+        result = invoke("clean", source, "-o", output)
+        assert result.exit_code == 1 and "another newsclean run is writing" in result.output
+    # Made for the lock, and gone again with nothing in them.
+    assert not (tmp_path / "new").exists()
+    assert invoke("clean", source, "-o", output).exit_code == 0 and output.is_file()
+
+
 def test_a_semicolon_csv_corpus_is_named_for_what_it_is(tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     source.write_text("id;text\n1;The council met.\n", encoding="utf-8")
@@ -1049,3 +1063,87 @@ def test_a_folder_corpus_refuses_a_text_column(tmp_path: Path) -> None:
     for command in (["clean", folder, "-o", tmp_path / "out"], ["data", "sheet", folder, "-o", tmp_path / "sheet.csv"]):
         result = invoke(*command, "--text-column", "body")
         assert result.exit_code == 1 and "leave out --text-column" in result.output, result.output
+
+
+def test_resume_of_a_finished_run_is_refused_not_redone(tmp_path: Path) -> None:
+    source = write_corpus(tmp_path, ".jsonl", _many_rows(4))
+    output = tmp_path / "out.jsonl"
+    assert invoke("clean", source, "-o", output).exit_code == 0
+    before = output.stat().st_mtime_ns
+    result = invoke("clean", source, "-o", output, "--resume")
+    assert result.exit_code == 1 and "nothing to resume" in result.output and "is complete" in result.output
+    assert output.stat().st_mtime_ns == before
+
+
+def test_site_repeats_with_nothing_to_count_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The council met.\n", encoding="utf-8")
+    result = invoke("clean", folder, "-o", tmp_path / "out", "--site-repeats")
+    assert result.exit_code == 1 and "which name no site" in result.output
+    pages = tmp_path / "pages.jsonl"
+    pages.write_text(json.dumps({"html": "<p>The council met.</p>", "url": "https://a.example/1"}) + "\n", encoding="utf-8")
+    result = invoke("clean", pages, "-o", tmp_path / "out.jsonl", "--site-repeats")
+    assert result.exit_code == 1 and "found no page to count" in result.output
+    assert leftovers(tmp_path) == [] and not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_misnamed_text_column_is_not_answered_with_skip(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"body": "Story."}\n', encoding="utf-8")
+    result = invoke("clean", source, "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 1 and "--text-column" in result.output and "--on-error skip" not in result.output
+
+
+def test_a_bad_row_met_by_a_resumed_run_keeps_the_earlier_progress(tmp_path: Path, monkeypatch) -> None:
+    import classifier.bulk.formats as formats
+    import classifier.bulk.runner as runner_module
+
+    lines = [json.dumps(row).encode() + b"\n" for row in _many_rows(40)]
+    lines[29] = b'{"id": "bad", "text": null}\n'
+    source, output, reference = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "reference.jsonl"
+    source.write_bytes(b"".join(lines))
+    common = ["--chunk-rows", 5, "--jobs", 1]
+    assert invoke("clean", source, "-o", reference, *common, "--on-error", "skip").exit_code == 0
+    monkeypatch.setattr(runner_module, "RECORD_SHARE", float("inf"))
+    real_write, writes = formats.StreamSink.write, []
+
+    def write_then_stop(self, data) -> None:
+        real_write(self, data)
+        writes.append(data)
+        if len(writes) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(formats.StreamSink, "write", write_then_stop)
+    assert invoke("clean", source, "-o", output, *common).exit_code != 0
+    monkeypatch.undo()
+    stopped = invoke("clean", source, "-o", output, *common, "--resume")
+    assert stopped.exit_code == 1 and "line 30" in stopped.output and "The output of the earlier run is kept" in stopped.output
+    result = invoke("clean", source, "-o", output, *common, "--resume", "--on-error", "skip")
+    assert result.exit_code == 0, result.output
+    assert "resumed after row" in result.stderr  # the earlier progress was kept, not started over
+    assert output.read_bytes() == reference.read_bytes()
+
+
+def test_pages_that_would_share_a_text_file_are_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for name in ("p1.html", "p1.htm"):
+        (folder / name).write_text("<html><body><p>The council met on Tuesday.</p></body></html>", encoding="utf-8")
+    result = invoke("clean", folder, "-o", tmp_path / "out", "--html")
+    assert result.exit_code == 1 and "would both be written as p1.txt" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a file name that is not UTF-8 needs a byte-named file system")
+def test_a_file_name_that_is_not_utf8_is_named_in_removed_as_a_json_escape(tmp_path: Path, seed_text: str) -> None:
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.txt"), "wb") as handle:
+        handle.write(seed_text.encode("utf-8"))
+    removed = tmp_path / "removed.jsonl"
+    result = invoke("clean", folder, "-o", tmp_path / "out", "--removed", removed)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in removed.read_text(encoding="utf-8").splitlines()]
+    assert rows and {row["doc_id"] for row in rows} == {"caf\udce9.txt"}
+    assert os.fsencode(rows[0]["doc_id"]) == b"caf\xe9.txt"

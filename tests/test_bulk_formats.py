@@ -252,3 +252,25 @@ def test_a_zst_file_that_unpacks_to_thousands_of_times_its_size_is_read_in_bound
             largest = max(largest, len(frames.ready))
     assert total == len(line) * 2_500_000
     assert largest <= 2 * _ZstdFrames.UNPACKED
+
+
+@pytest.mark.parametrize("start_row", [0, 3, 5, 12, 14, 20, 21, 22, 30])
+def test_parquet_chunks_from_any_row_over_row_groups_of_different_sizes(tmp_path, start_row: int) -> None:
+    # Groups of 5, 5, 5, 5 and 2 rows: a resumed run starts inside or between them,
+    # and the smaller last group must neither be skipped nor read twice.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from classifier.bulk.formats import read_chunks
+
+    path = tmp_path / "groups.parquet"
+    with pq.ParquetWriter(path, pa.schema([("text", pa.string())])) as writer:
+        for first, size in ((0, 5), (5, 5), (10, 5), (15, 5), (20, 2)):
+            writer.write_table(pa.table({"text": [f"row {n}" for n in range(first, first + size)]}))
+    assert pq.ParquetFile(path).metadata.num_row_groups == 5
+    seen = []
+    for chunk in read_chunks(path, "parquet", start_row=start_row, chunk_rows=4):
+        texts = chunk.payload.column("text").to_pylist()
+        assert texts[0] == f"row {chunk.first_row}" and len(texts) == chunk.rows  # numbered as they are
+        seen += texts
+    assert seen == [f"row {n}" for n in range(start_row, 22)]

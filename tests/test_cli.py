@@ -372,3 +372,71 @@ def test_evaluate_reads_min_confidence() -> None:
         assert f"min_confidence {threshold}" in result.output  # as given, not rounded to 1.00
         figures[threshold] = next(line for line in result.output.splitlines() if line.startswith("clean removes"))
     assert figures["0.5"] != figures["0.9999"]
+
+
+@pytest.mark.parametrize(
+    ("stdin", "refused"),
+    [
+        ('id,text,url\na1,"The council met.\nDonate now",https://a.example/1\n', "starts with a CSV header"),
+        ("<!DOCTYPE html>\n<html><body><p>The council met.</p></body></html>\n", "is an HTML page: add --html"),
+    ],
+)
+def test_a_table_or_a_page_piped_in_as_an_article_is_refused(stdin: str, refused: str) -> None:
+    # Read as one article, each line would be a paragraph: rows and tags cut apart.
+    result = invoke("clean", "-", stdin=stdin)
+    assert result.exit_code == 1 and refused in result.stderr and result.stdout == ""
+    assert invoke("clean", "-", "--input-format", "text", stdin=stdin).exit_code == 0
+
+
+def test_a_headline_with_commas_is_an_article_not_a_table() -> None:
+    text = "Apple, Google and Microsoft report earnings\nThe three companies said on Tuesday that sales rose.\n"
+    result = invoke("clean", "-", stdin=text)
+    assert result.exit_code == 0 and result.stdout == classifier.clean(text)
+
+
+def test_a_page_named_html_is_refused_without_html(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("<p>The council met on Tuesday.</p>\n", encoding="utf-8")
+    result = invoke("clean", str(page))
+    assert result.exit_code == 1 and "add --html" in result.stderr
+
+
+def test_dash_is_standard_output_and_no_file_name_for_side_files(tmp_path: Path, seed_text: str, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("clean", str(SEED), "-o", "-")
+    assert result.exit_code == 0 and result.stdout == classifier.clean(seed_text)
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"text": seed_text}) + "\n", encoding="utf-8")
+    result = invoke("clean", str(corpus), "-o", "-")
+    assert result.exit_code == 0 and json.loads(result.stdout)["text"] == classifier.clean(seed_text)
+    for option in ("--removed", "--report"):
+        result = invoke("clean", str(SEED), option, "-")
+        assert result.exit_code == 2 and "give a file name" in result.output
+    assert invoke("clean", str(corpus), "--text-column", "").exit_code == 2
+    assert not (tmp_path / "-").exists()
+
+
+def test_short_help_option() -> None:
+    result = invoke("clean", "-h")
+    assert result.exit_code == 0 and "Example: newsclean clean" in " ".join(result.output.split())
+
+
+def test_a_folder_that_is_no_model_is_named_without_advice_to_train_into_it(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a model", encoding="utf-8")
+    result = invoke("info", "--model", str(tmp_path))
+    assert result.exit_code == 1 and "is not a model folder" in result.stderr and "--output" not in result.stderr
+
+
+def test_a_model_prints_in_one_line() -> None:
+    text = repr(classifier.load_model())
+    assert len(text) < 300 and "100,000 tokens" in text
+
+
+def test_an_output_under_a_file_names_the_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "article.txt"
+    blocker.write_text("x", encoding="utf-8")
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"text": "The council met."}) + "\n", encoding="utf-8")
+    for source, name in ((str(SEED), "x.txt"), (str(corpus), "x.jsonl")):
+        result = invoke("clean", source, "-o", str(blocker / name))
+        assert result.exit_code == 1 and f"{blocker} is a file, not a folder" in result.stderr

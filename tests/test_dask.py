@@ -88,3 +88,29 @@ def test_the_labels_column_is_typed_so_parquet_can_take_it(client, tmp_path) -> 
     written = pd.read_parquet(tmp_path / "out")
     expected = pandas_clean(frame, labels=True)["paragraph_labels"].tolist()
     assert [json.loads(entries) for entries in written["paragraph_labels"]] == expected
+
+
+def test_a_categorical_text_column_comes_back_with_unknown_categories(client) -> None:
+    import classifier.dask as cdask
+
+    frame = documents().assign(text=lambda f: f["text"].astype("category"))
+    lazy = cdask.clean_frame(dd.from_pandas(frame, npartitions=4))
+    # The cleaned texts are new values: meta must not claim the input's categories.
+    assert not lazy["text"].cat.known
+    result = lazy.compute()
+    assert result["text"].astype(str).tolist() == [classifier.clean(text) for text in frame["text"].astype(str)]
+
+
+def test_a_model_retrained_in_place_is_read_again_by_the_workers(client, small_model, tmp_path) -> None:
+    import classifier.dask as cdask
+    from classifier import save_model
+
+    folder = tmp_path / "m"
+    save_model(small_model, folder)
+    lazy = dd.from_pandas(documents(), npartitions=2)
+    first = cdask.clean_frame(lazy, model=folder).compute()
+    (folder / "weights.npz").unlink()  # as a half-finished retraining would leave it
+    with pytest.raises(classifier.ModelError):
+        cdask.clean_frame(lazy, model=folder).compute()
+    save_model(small_model, folder)
+    assert cdask.clean_frame(lazy, model=folder).compute().equals(first)

@@ -45,3 +45,17 @@ def test_cross_corpus_holds_out_each_corpus(two_corpora) -> None:
 def test_cross_corpus_needs_a_corpus_column(small_training_table) -> None:
     with pytest.raises(DataError, match="corpus"):
         cross_corpus(small_training_table.drop(columns=["corpus"]), config=QUICK)
+
+
+def test_cross_validation_with_nothing_to_score_says_so_before_training(monkeypatch) -> None:
+    import classifier.validation as validation
+    from classifier.data import read_labelled
+    from classifier.errors import DataError
+    from tests.conftest import AUTHORED
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a fold was trained")
+
+    monkeypatch.setattr(validation, "_fit_and_predict", no_training)
+    with pytest.raises(DataError, match="no labelled rows to score"):
+        validation.cross_validate(read_labelled(AUTHORED))

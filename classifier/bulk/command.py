@@ -31,7 +31,7 @@ def run_corpus_command(job: CorpusJob, report_path: Path | None) -> JobResult:
     where = f" into {result.output}" if result.output is not None else ""
     resumed = f", resumed after row {result.resumed_from:,}" if result.resumed_from else ""
     _say(
-        f"newsclean {job.mode}: {result.rows:,} rows{where} in {result.seconds:.1f} s "
+        f"newsclean {job.mode}: {result.rows:,} row{'s' if result.rows != 1 else ''}{where} in {result.seconds:.1f} s "
         f"({rate:,.0f} paragraphs/s, {result.jobs} process{'es' if result.jobs != 1 else ''}{resumed})"
     )
     _say(result.report.render())

@@ -437,14 +437,13 @@ def _parquet_chunks(path: Path, start_row: int, chunk_rows: int) -> Iterator[Chu
     parquet = _parquet_file(path)
     metadata = parquet.metadata
     # Skip whole row groups before start_row, then slice the first batch.
-    groups: list[int] = []
-    row = 0
-    for group in range(metadata.num_row_groups):
-        size = metadata.row_group(group).num_rows
-        if row + size <= start_row:
-            row += size
-            continue
-        groups.append(group)
+    row, first = 0, 0
+    while first < metadata.num_row_groups and row + metadata.row_group(first).num_rows <= start_row:
+        row += metadata.row_group(first).num_rows
+        first += 1
+    # Every group from the first that holds start_row on: a later, smaller group must
+    # not be measured against start_row again (it would be skipped, its rows lost).
+    groups = list(range(first, metadata.num_row_groups))
     if not groups:
         return
     skip = start_row - row

@@ -303,7 +303,7 @@ def analyse(documents: Documents, options: JobOptions, *, model: Any = None, thr
             labels.append(entries)
         offset = end
     report.output_characters = sum(len(text) for text in outputs)
-    removed = ("\n".join(removed_lines) + "\n").encode("utf-8") if removed_lines else b""
+    removed = json_bytes("\n".join(removed_lines) + "\n") if removed_lines else b""
     return Analysis(outputs, labels, removed, report, total)
 
 
@@ -421,7 +421,7 @@ def _jsonl(payload: JsonlPayload, first_row: int, rows: int, options: JobOptions
         if analysis.labels is not None:
             record[LABELS_COLUMN] = analysis.labels[slot]
         try:
-            out[index] = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+            out[index] = json_bytes(json.dumps(record, ensure_ascii=False) + "\n")
         except UnicodeEncodeError:  # a lone surrogate in another field: keep it escaped
             out[index] = (json.dumps(record) + "\n").encode("ascii")
     result.output = b"".join(out)
@@ -578,6 +578,12 @@ def _parquet(batch: Any, first_row: int, rows: int, options: JobOptions) -> Chun
             arrays.append(label_array)
     result.output = pa.RecordBatch.from_arrays(arrays, schema=out_schema)
     return _finish(result, analysis)
+
+
+def json_bytes(text: str) -> bytes:
+    """JSON text as UTF-8. A lone surrogate (a file name that was not UTF-8, a field
+    that held "\\ud800") cannot be UTF-8: it is written as the same JSON escape."""
+    return text.encode("utf-8", "backslashreplace")
 
 
 def folder_output_name(relative: str, options: JobOptions) -> str:

@@ -247,8 +247,9 @@ class CorpusReport:
             lines.append(f"by domain (top {min(domains, len(ranked))} of {len(ranked):,}):")
             for domain, stats in ranked[:domains]:
                 total = sum(stats["characters"]) or 1
+                documents = f"{stats['documents']:>8,} doc{'s' if stats['documents'] != 1 else ' '}"
                 lines.append(
-                    f"  {domain:<32}{stats['documents']:>8,} docs{sum(stats['paragraphs']):>9,} ¶"
+                    f"  {domain:<32}{documents}{sum(stats['paragraphs']):>9,} ¶"
                     f"  {verb} {stats['removed_characters'] / total:>6.1%} of characters"
                 )
         top = self.most_removed()[:texts]

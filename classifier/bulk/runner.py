@@ -62,7 +62,7 @@ from classifier.bulk.process import (
 from classifier.bulk.report import CorpusReport
 from classifier.errors import InputError, NewscleanError
 from classifier.evaluation import min_confidence_of
-from classifier.files import check_writable, same_file
+from classifier.files import check_folder_takes_files, check_writable, same_file
 from classifier.labels import REPORTING, as_labels
 
 STATE_VERSION = 1
@@ -150,6 +150,10 @@ def partial_path(destination: Path) -> Path:
     return destination.parent / f".{destination.name}{PARTIAL_SUFFIX}"
 
 
+class _BadRow(InputError):
+    """A bad row stopped the run (``on_error="fail"``)."""
+
+
 def reads_stdin(source: str | os.PathLike[str]) -> bool:
     return str(source) == "-"
 
@@ -178,6 +182,11 @@ def _check(job: CorpusJob) -> str:
         if not source.exists():
             raise InputError(f"{source}: no such file or folder")
         fmt = corpus_format(source)
+    if fmt == "folder" and job.site_repeats:
+        raise InputError(
+            f"{source} is a folder of text files, which name no site: --site-repeats needs a JSONL, CSV or "
+            "Parquet corpus with a domain or url field"
+        )
     if fmt == "folder" and job.text_column != "text":
         raise InputError(f"{source} is a folder of text files, which have no columns: leave out --text-column")
     if fmt is None:
@@ -186,6 +195,8 @@ def _check(job: CorpusJob) -> str:
         # A folder that cannot be read lists as empty too: say so rather than clean nothing.
         kinds = ".html or .htm" if job.html else ".txt"
         raise InputError(f"{source} holds no {kinds} files that can be read: check the folder, or its permissions")
+    if fmt == "folder" and job.html:
+        _refuse_clashing_names(source)
     if job.mode not in ("clean", "classify"):
         raise ValueError(f"mode must be clean or classify, not {job.mode!r}")
     if job.on_error not in ("fail", "skip"):
@@ -208,6 +219,7 @@ def _check(job: CorpusJob) -> str:
             raise InputError("--resume needs --output: output to standard output cannot be resumed")
         return fmt
     output = Path(job.output)
+    check_folder_takes_files(output, output.parent)
     if not reads_stdin(source) and same_file(output, source):
         raise InputError(f"the output {output} is the input: write to another file or folder")
     if fmt == "folder":
@@ -226,6 +238,21 @@ def _check(job: CorpusJob) -> str:
     if job.removed is not None and (same_file(job.removed, output) or same_file(job.removed, source)):
         raise InputError("--removed must name a file of its own")
     return fmt
+
+
+def _refuse_clashing_names(source: Path) -> None:
+    """Refuse pages that would be written to one text file (``a.html`` and ``a.htm``
+    both give ``a.txt``): the second would replace the first."""
+    from classifier.bulk.formats import list_folder
+    from classifier.bulk.process import JobOptions, folder_output_name
+
+    options = JobOptions(html=True)
+    seen: dict[str, str] = {}
+    for relative in list_folder(source, html=True):
+        name = folder_output_name(relative, options)
+        if name in seen:
+            raise InputError(f"{source / seen[name]} and {source / relative} would both be written as {name}: rename one of them")
+        seen[name] = relative
 
 
 def _check_columns(source: Path, fmt: str, text_column: str) -> None:
@@ -429,6 +456,24 @@ def _only_run_on(output: Path | None) -> Iterator[None]:
         yield
         return
     lock = output.parent / f".{output.name}{LOCK_SUFFIX}"
+    # The lock lives beside the output, so its folder must exist first (the run would
+    # create it anyway); folders made here and left empty go again at the end.
+    made = [folder for folder in (output.parent, *output.parent.parents) if not folder.exists()]
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # the checks after say what is wrong
+        made = []
+    try:
+        yield from _locked(lock, output, fcntl)
+    finally:
+        for folder in made:  # innermost first
+            try:
+                folder.rmdir()
+            except OSError:  # holds the output now, or something else
+                break
+
+
+def _locked(lock: Path, output: Path, fcntl: Any) -> Iterator[None]:
     for _ in range(5):
         try:
             handle = open(lock, "a")
@@ -482,6 +527,13 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
 
             started_count = time.perf_counter()
             site_repeats = count_site_repeats(source, text_column=job.text_column)
+            if not len(site_repeats.keys):
+                # Every count would read 1, as without the option: say so rather than carry on.
+                raise InputError(
+                    f"--site-repeats found no page to count in {source}: it needs rows with text in the "
+                    f"'{job.text_column}' field and a domain or url field (HTML rows are not counted yet); "
+                    "leave the option out"
+                )
             say(
                 f"counted {len(site_repeats.keys):,} distinct paragraphs per site "
                 f"in {time.perf_counter() - started_count:.1f}s (first pass)"
@@ -516,6 +568,12 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
                     f"the partial output in {partial} comes from another input or other options "
                     f"(differs in: {', '.join(changed)}): run without --resume to start over"
                 )
+        elif job.resume and output.exists() and not partial.exists():
+            # The run that wrote it finished: doing it all again is not what --resume asks.
+            raise InputError(
+                f"nothing to resume: {output} is complete (no run on it was left unfinished); "
+                "run without --resume to write it again"
+            )
         elif job.resume:
             notes.append(f"nothing to resume for {output}: starting from the beginning")
         if state is None and partial.exists():
@@ -582,10 +640,14 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
                         place, reason = result.bad[0]
                         # Standard output cannot be taken back: say what is already there.
                         written = f" ({rows:,} rows before it were written to standard output)" if output is None else ""
-                        raise InputError(
-                            f"{source_name(source)}, {place}: {reason}{written}. "
-                            "Fix the row, or pass --on-error skip to pass bad rows through unchanged"
+                        # The very first row without the field: more likely a misnamed
+                        # column than a bad row, and skipping would pass every row through.
+                        advice = (
+                            ""
+                            if "--text-column" in reason and place == "line 1"
+                            else ". Fix the row, or pass --on-error skip to pass bad rows through unchanged"
                         )
+                        raise _BadRow(f"{source_name(source)}, {place}: {reason}{written}{advice}")
                     out_sink.write(result.output)
                     if removed_sink is not None:
                         removed_sink.write(result.removed)
@@ -644,9 +706,16 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
         if isinstance(stop, WorkerStartError):
             raise WorkerStartError(f"{stop} ({where})") from None
         raise WorkerLost(f"a worker process stopped (killed by a signal, or out of memory) {where}") from None
-    except BaseException:
+    except BaseException as error:
         for sink in sinks:
             sink.close()
+        if isinstance(error, _BadRow) and state is not None and partial is not None:
+            # A resumed run: what the earlier runs recorded stays (the rows this run
+            # wrote after it are cut back at the next resume).
+            raise InputError(
+                f"{error}. The output of the earlier run is kept ({rows_done:,} rows): "
+                "run again with --resume once the row is fixed, or with --resume --on-error skip"
+            ) from None
         if partial is not None:
             shutil.rmtree(partial, ignore_errors=True)
         if removed_partial is not None:

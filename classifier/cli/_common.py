@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -35,7 +37,46 @@ InputFormatOption = typer.Option(
     help="Standard input (-): one article's text [default], or a corpus as JSON Lines (jsonl), cleaned like a "
     ".jsonl file and written to --output or standard output.",
 )
-TextColumnOption = typer.Option(None, "--text-column", help="Corpus: the field or column holding the text [default: text].")
+
+
+def _text_column(value: str) -> str:
+    if not value.strip():
+        raise typer.BadParameter("the column name is empty: name the field or column holding the text (default: text)")
+    return value
+
+
+def _output_path(value: str) -> Path | None:
+    # "-" reads standard input as the source; as the output it is standard output.
+    if value == "-":
+        return None
+    if not value.strip():
+        raise typer.BadParameter("the file name is empty: give one, or - for standard output")
+    return Path(value)
+
+
+def side_file(value: str) -> Path:
+    if value == "-":
+        raise typer.BadParameter("give a file name: standard output carries the text (or the corpus)")
+    if not value.strip():
+        raise typer.BadParameter("the file name is empty: give one")
+    return Path(value)
+
+
+TextColumnOption = typer.Option(
+    None,
+    "--text-column",
+    parser=_text_column,
+    metavar="NAME",
+    help="Corpus: the field or column holding the text [default: text].",
+)
+OutputOption = typer.Option(
+    None,
+    "--output",
+    "-o",
+    parser=_output_path,
+    metavar="PATH",
+    help="Write here instead of stdout (- is stdout; a corpus: a file of the input's format, or a folder).",
+)
 ResumeOption = typer.Option(False, "--resume", help="Corpus: continue an interrupted run into the same --output.")
 OnErrorOption = typer.Option(
     OnError.fail,
@@ -207,6 +248,7 @@ _NOT_AN_ARTICLE = {
     ".zst": "compressed corpora are read as .jsonl.zst or .csv.zst: decompress one article first (zstd -d)",
     ".bz2": "bzip2 is not read: decompress it (bunzip2), or recompress a corpus as .jsonl.gz",
     ".xz": "xz is not read: decompress it (unxz), or recompress a corpus as .jsonl.gz",
+    ".pq": "Parquet corpora are read when named .parquet: rename it",
 }
 
 
@@ -255,8 +297,52 @@ def read_article(source: str, *, html: bool, input_format: InputFormat | None = 
             )
         return extracted
     if input_format is not InputFormat.text:
+        _refuse_html(text, source)
         _refuse_json_lines(text, source)
+        _refuse_csv(text, source)
     return text
+
+
+_MARKUP_START = re.compile(r"\s*<(?:!doctype\s+html|html|head|body|div|article|section|main|p)\b", re.IGNORECASE)
+
+
+def _refuse_html(text: str, source: str) -> None:
+    """Refuse a page read as text without ``--html``: its markup would be cleaned
+    line by line, and tags torn out of it."""
+    if Path(source).suffix.lower() not in (".html", ".htm") and not _MARKUP_START.match(text):
+        return
+    where = "standard input" if source == "-" else source
+    raise InputError(
+        f"{where} is an HTML page: add --html to extract its text with trafilatura first "
+        "(--input-format text to clean it as plain text, markup and all)"
+    )
+
+
+#: Column names that hold the text in the corpora people export (lower case).
+_TEXT_COLUMN_NAMES = frozenset({"text", "body", "content", "article", "html", "maintext", "raw_content", "full_text"})
+_COLUMN_NAME = re.compile(r"[^\W\d][\w .-]{0,39}")
+
+
+def _refuse_csv(text: str, source: str) -> None:
+    """Refuse a CSV table read as one article: each line would be a paragraph, so
+    cleaning would drop rows and cut others apart."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    try:
+        names = [name.strip() for name in next(csv.reader([first]))] if "," in first else []
+    except csv.Error:
+        return
+    # A header: column names only, one of them a text column's. A headline with
+    # commas has words that are no column's name.
+    if len(names) < 2 or not all(_COLUMN_NAME.fullmatch(name) for name in names):
+        return
+    if not _TEXT_COLUMN_NAMES & {name.lower() for name in names}:
+        return
+    where = "standard input" if source == "-" else source
+    fix = "save it to a .csv file and name that" if source == "-" else "name it .csv"
+    raise InputError(
+        f"{where} starts with a CSV header ({first.strip()[:60]}), not one article's text: {fix} to clean it as a "
+        "corpus, row by row (--input-format text if it is an article)"
+    )
 
 
 def _refuse_json_lines(text: str, source: str) -> None:

@@ -21,6 +21,7 @@ from classifier.cli._common import (
     ModelOption,
     OnError,
     OnErrorOption,
+    OutputOption,
     ResumeOption,
     SiteRepeatsOption,
     TextColumnOption,
@@ -29,6 +30,7 @@ from classifier.cli._common import (
     handle_errors,
     load,
     read_article,
+    side_file,
     write_article_report,
     write_output,
 )
@@ -61,9 +63,7 @@ def classify_command(
         help="Show the paragraph's own words and shape features that weighed most toward its label "
         "(the first pass: the label also weighs its neighbours).",
     ),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write here instead of stdout (a corpus: a file of the input's format, or a folder)."
-    ),
+    output: Path | None = OutputOption,
     text_column: str | None = TextColumnOption,
     labels: bool = typer.Option(
         False,
@@ -74,7 +74,11 @@ def classify_command(
     on_error: OnError = OnErrorOption,
     jobs: int | None = JobsOption,
     report: Path | None = typer.Option(
-        None, "--report", help="Write the report (counts by label and domain, what clean would remove) as JSON."
+        None,
+        "--report",
+        parser=side_file,
+        metavar="FILE",
+        help="Write the report (counts by label and domain, what clean would remove) as JSON.",
     ),
     html: bool = typer.Option(False, "--html", help="The input is HTML: extract the text with trafilatura, then classify it."),
     model: Path | None = ModelOption,

@@ -19,6 +19,7 @@ from classifier.cli._common import (
     ModelOption,
     OnError,
     OnErrorOption,
+    OutputOption,
     ResumeOption,
     SiteRepeatsOption,
     TextColumnOption,
@@ -27,6 +28,7 @@ from classifier.cli._common import (
     handle_errors,
     load,
     read_article,
+    side_file,
     write_article_report,
     write_output,
 )
@@ -59,9 +61,7 @@ def clean_command(
     source: str = typer.Argument(
         "-", help=f"Text file of one article, one paragraph a line (- reads stdin); or a corpus: {CORPUS_HELP}."
     ),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write here instead of stdout (a corpus: a file of the input's format, or a folder)."
-    ),
+    output: Path | None = OutputOption,
     keep: list[str] = typer.Option(
         [REPORTING], "--keep", "-k", help=f"A label to keep ({', '.join(LABELS)}); repeat -k for more than one."
     ),
@@ -77,6 +77,8 @@ def clean_command(
     removed: Path | None = typer.Option(
         None,
         "--removed",
+        parser=side_file,
+        metavar="FILE",
         help="Write every removed paragraph here as JSONL (.gz/.zst): document id, row, position, label, probability and the "
         "exact span, so that kept plus removed rebuild each text.",
     ),
@@ -84,7 +86,11 @@ def clean_command(
     on_error: OnError = OnErrorOption,
     jobs: int | None = JobsOption,
     report: Path | None = typer.Option(
-        None, "--report", help="Write the report (counts by label and domain, most removed) as JSON."
+        None,
+        "--report",
+        parser=side_file,
+        metavar="FILE",
+        help="Write the report (counts by label and domain, most removed) as JSON.",
     ),
     html: bool = typer.Option(False, "--html", help="The input is HTML: extract the text with trafilatura, then clean it."),
     model: Path | None = ModelOption,

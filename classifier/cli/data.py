@@ -10,7 +10,8 @@ import typer
 from classifier.cli._common import ModelOption, fail, handle_errors, load
 
 app = typer.Typer(
-    help="Build the labelled dataset: extract and align the corpus pages, make review batches, join labels.",
+    help="Build the labelled dataset (extract and align the corpus pages, make review batches, join labels), "
+    "write a labelling sheet of your own pages, print the dataset card, check the quality gates.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
