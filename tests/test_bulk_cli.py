@@ -389,6 +389,7 @@ def test_an_interrupted_run_resumes_without_redoing_or_duplicating_rows(tmp_path
 
     monkeypatch.setattr(bulk_runner, "_write_state", interrupting_write_state)
     monkeypatch.setattr(bulk_runner, "RECORD_SHARE", float("inf"))  # record after every chunk
+    monkeypatch.setattr(bulk_runner, "MIN_COMPRESSED_RECORD_SECONDS", 0.0)
     output, removed = tmp_path / "out.jsonl.gz", tmp_path / "removed.jsonl"
     args = ["clean", source, "-o", output, "--removed", removed, "--chunk-rows", 2, "--jobs", 1]
     result = invoke(*args)
@@ -1147,3 +1148,34 @@ def test_a_file_name_that_is_not_utf8_is_named_in_removed_as_a_json_escape(tmp_p
     rows = [json.loads(line) for line in removed.read_text(encoding="utf-8").splitlines()]
     assert rows and {row["doc_id"] for row in rows} == {"caf\udce9.txt"}
     assert os.fsencode(rows[0]["doc_id"]) == b"caf\xe9.txt"
+
+
+def test_one_process_and_two_write_the_same_bytes(tmp_path: Path, seed_text: str) -> None:
+    # Same chunks, so the same batches for the model: the same probabilities to the
+    # last bit and the same decisions near the threshold. (Compressed blocks end where
+    # progress is recorded, which is timed: the text is the same, not the gzip bytes.)
+    rows = [{"id": n, "text": seed_text.replace("Kremlin", f"Kremlin {n}")} for n in range(300)]
+    source = write_corpus(tmp_path, ".jsonl", rows)
+    outputs = {}
+    for jobs in (1, 2):
+        output, removed = tmp_path / f"out{jobs}.jsonl.gz", tmp_path / f"removed{jobs}.jsonl"
+        result = invoke("clean", source, "-o", output, "--removed", removed, "--labels", "--jobs", jobs)
+        assert result.exit_code == 0, result.output
+        assert f"{jobs} process" in result.stderr
+        outputs[jobs] = (output.read_bytes(), removed.read_bytes())
+        # Written in blocks of text, not one per chunk of 64 rows (five here).
+        assert _gzip_members(outputs[jobs][0]) <= 2
+    assert gzip.decompress(outputs[1][0]) == gzip.decompress(outputs[2][0])
+    assert outputs[1][1] == outputs[2][1]
+
+
+def _gzip_members(data: bytes) -> int:
+    import zlib
+
+    members = 0
+    while data:
+        stream = zlib.decompressobj(wbits=31)
+        stream.decompress(data)
+        data = stream.unused_data
+        members += 1
+    return members

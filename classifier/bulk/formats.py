@@ -35,7 +35,17 @@ from classifier.files import move_into_place, target_of
 TEXT_SUFFIXES = (".txt",)
 HTML_SUFFIXES = (".html", ".htm")
 
-DEFAULT_CHUNK_ROWS = 256
+#: Documents a chunk: each chunk is one batch for the model, so one size for any
+#: number of processes gives the same probabilities to the last bit with --jobs 1 and
+#: --jobs 8 (a batch's size moves float32 results by about 1e-7). Small enough to keep
+#: every worker busy to the end: on 2 cores, a 60 MB JSONL corpus with --jobs 2 (median
+#: of 4 alternated runs, twice): 64 rows 5.07 s and 4.98 s, 128 rows 5.13 s and 5.11 s,
+#: 256 rows 5.35 s; 32 rows 5.21 s. One process loses nothing by it: 20 MB with --jobs 1,
+#: median of 3 alternated runs, 64 rows 5.86 s, 128 rows 6.02 s, 256 rows 6.33 s.
+DEFAULT_CHUNK_ROWS = 64
+#: Compressed output is written in blocks of at least this much text: a block a chunk
+#: compresses worse (28% larger as .gz for chunks of 64 documents).
+COMPRESSED_BLOCK_BYTES = 1 << 20
 DEFAULT_CHUNK_BYTES = 4 << 20
 
 
@@ -600,12 +610,28 @@ class StreamSink:
             self.file = open(path, "r+b")
             self.file.truncate(resume_at)
             self.file.seek(resume_at)
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
 
     def write(self, data: bytes) -> None:
-        if data:
-            self.file.write(compress_block(data, self.compression))
+        if not data:
+            return
+        if not self.compression:
+            self.file.write(data)
+            return
+        self.pending.append(data)
+        self.pending_bytes += len(data)
+        if self.pending_bytes >= COMPRESSED_BLOCK_BYTES:
+            self._compress_pending()
+
+    def _compress_pending(self) -> None:
+        if self.pending:
+            self.file.write(compress_block(b"".join(self.pending), self.compression))
+            self.pending, self.pending_bytes = [], 0
 
     def commit(self) -> int:
+        # A block ends at every commit: what a resumed run keeps is whole blocks.
+        self._compress_pending()
         self.file.flush()
         os.fsync(self.file.fileno())
         return self.file.tell()

@@ -70,11 +70,10 @@ STATE_VERSION = 1
 #: written and synced to disk): a run records after a chunk once this long has passed
 #: since its last record, measured in multiples of what that record cost.
 RECORD_SHARE = 0.05
-#: Documents a chunk with several processes: smaller chunks keep every worker busy to
-#: the end. On 2 cores, a 60 MB JSONL corpus with --jobs 2 (median of 4 alternated runs,
-#: twice): 64 rows 5.07 s and 4.98 s, 128 rows 5.13 s and 5.11 s, 256 rows 5.35 s; 32
-#: rows 5.21 s (the cost per chunk starts to show).
-PARALLEL_CHUNK_ROWS = 64
+#: With compressed output, at least this long between records as well: a record ends
+#: a compressed block, and blocks of a chunk or two compress a quarter worse. A stop
+#: redoes at most this much more.
+MIN_COMPRESSED_RECORD_SECONDS = 2.0
 #: An input of fewer documents runs in one process: starting workers would cost more.
 SMALL_INPUT_ROWS = 1000
 #: A parallel job over an input file at least this large starts the server that forks
@@ -115,7 +114,7 @@ class CorpusJob:
     jobs: int | None = None  # None: every core
     html: bool = False
     model: str | os.PathLike[str] | None = None
-    chunk_rows: int | None = None  # None: DEFAULT_CHUNK_ROWS on one process, PARALLEL_CHUNK_ROWS on several
+    chunk_rows: int | None = None  # None: DEFAULT_CHUNK_ROWS
     #: Count in a first pass how many pages of each site hold each paragraph, and give
     #: the model that count (sites come from a ``domain`` or ``url`` field).
     site_repeats: bool = False
@@ -630,9 +629,11 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
         last_record, record_cost = 0.0, 0.0
         if rows_done:
             say(f"resuming {source} after row {rows_done:,}")
+        compressed = any(getattr(sink, "compression", "") for sink in sinks)
+        record_floor = MIN_COMPRESSED_RECORD_SECONDS if compressed else 0.0
         with _terminate_as_interrupt(), contextlib.ExitStack() as stack:
             try:
-                chunk_rows = job.chunk_rows or (DEFAULT_CHUNK_ROWS if jobs == 1 else PARALLEL_CHUNK_ROWS)
+                chunk_rows = job.chunk_rows or DEFAULT_CHUNK_ROWS
                 chunks = read_chunks(source, fmt, start_row=rows_done, chunk_rows=chunk_rows, html=job.html)
                 results = stack.enter_context(contextlib.closing(_results(fmt, chunks, jobs, options, model, used)))
                 for position, result in results:
@@ -655,7 +656,9 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
                     # Record progress when enough time has passed for the record to cost
                     # at most RECORD_SHARE of it. Rows written after the last record are
                     # cut back and redone on resume, so a stop loses at most that time.
-                    if state_path is not None and time.perf_counter() - last_record >= record_cost / RECORD_SHARE:
+                    if state_path is not None and time.perf_counter() - last_record >= max(
+                        record_cost / RECORD_SHARE, record_floor
+                    ):
                         record_started = time.perf_counter()
                         _write_state(
                             state_path,
