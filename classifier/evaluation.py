@@ -106,7 +106,11 @@ class EvaluationReport:
         """A plain-text report for a terminal."""
         lines = [f"{self.rows} paragraphs, min_confidence {self.min_confidence:.4g}", ""]
         lines.append(f"{'label':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
-        for label, scores in self.per_label.items():
+        for index, (label, scores) in enumerate(self.per_label.items()):
+            if not scores.support and not sum(row[index] for row in self.confusion):
+                # Neither in the data nor predicted: no figure, and none in the macro.
+                lines.append(f"{label:<16}{'-':>10}{'-':>10}{'-':>10}{0:>10d}  (absent: not in the macro)")
+                continue
             lines.append(f"{label:<16}{scores.precision:>10.3f}{scores.recall:>10.3f}{scores.f1:>10.3f}{scores.support:>10d}")
         lines.append(f"{'macro':<16}{'':>10}{'':>10}{self.macro_f1:>10.3f}")
         lines.append(f"accuracy {self.accuracy:.3f}")

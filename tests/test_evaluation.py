@@ -54,3 +54,11 @@ def test_a_table_is_read_as_clean_reads_each_page_unless_site_repeats_are_asked(
     np.testing.assert_allclose(predict_table(model, table), alone, atol=1e-6)
     # Over these pages the line repeats on six of the site's pages: the model reads it so.
     assert np.abs(predict_table(model, table, site_repeats=True) - alone).max() > 1e-3
+
+
+def test_a_label_neither_present_nor_predicted_shows_no_figure() -> None:
+    table = pd.DataFrame({"text": ["The council met.", "Donate now"], "label": ["reporting", "donation_appeal"]})
+    probabilities = np.array([[0.9, 0.1, 0.0], [0.1, 0.9, 0.0]])
+    text = evaluate_probabilities(table, probabilities, min_confidence=0.5).render()
+    line = next(line for line in text.splitlines() if line.startswith("ui_residue"))
+    assert "absent: not in the macro" in line and "0.000" not in line
