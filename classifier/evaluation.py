@@ -3,7 +3,6 @@ what ``clean`` keeps of reporting and removes of everything else (by characters)
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,12 +27,15 @@ def min_confidence_of(value: object, *, default: float) -> float:
     """
     if value is None:
         return float(default)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"min_confidence must be a number from 0 to 1 (or None for the model's default), "
-            f"got {value!r} ({type(value).__name__})"
-        )
-    threshold = float(value)
+    refused = TypeError(
+        f"min_confidence must be a number from 0 to 1 (or None for the model's default), got {value!r} ({type(value).__name__})"
+    )
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise refused
+    try:
+        threshold = float(value)  # numpy scalars and 0-d arrays, Decimal, Fraction
+    except (TypeError, ValueError):
+        raise refused from None
     if not 0.0 <= threshold <= 1.0:  # NaN fails this too
         raise ValueError(f"min_confidence must lie between 0 and 1, got {threshold}")
     return threshold
@@ -104,7 +106,7 @@ class EvaluationReport:
 
     def render(self) -> str:
         """A plain-text report for a terminal."""
-        lines = [f"{self.rows} paragraphs, min_confidence {self.min_confidence:.4g}", ""]
+        lines = [f"{self.rows} paragraphs, min_confidence {self.min_confidence:.6g}", ""]
         lines.append(f"{'label':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
         for index, (label, scores) in enumerate(self.per_label.items()):
             if not scores.support and not sum(row[index] for row in self.confusion):
@@ -264,6 +266,6 @@ def evaluate(
         raise TypeError(f"evaluate takes the model first, then the table: got {type(model).__name__} as the model")
     check_table(data, function="evaluate")
     keep = as_labels(keep)
-    threshold = model.default_min_confidence if min_confidence is None else min_confidence
+    threshold = min_confidence_of(min_confidence, default=model.default_min_confidence)
     probabilities = predict_table(model, data, site_repeats=site_repeats)
     return evaluate_probabilities(data, probabilities, min_confidence=threshold, keep=keep)

@@ -106,6 +106,21 @@ def test_a_threshold_that_is_not_a_number_is_refused_by_name(value) -> None:
 
 
 @pytest.mark.parametrize("value", [float("nan"), -0.1, 1.5])
-def test_a_threshold_outside_0_to_1_is_refused(value) -> None:
+def test_a_threshold_outside_0_to_1_is_refused(value, small_model, small_training_table) -> None:
+    from classifier.evaluation import evaluate
+
     with pytest.raises(ValueError, match="min_confidence must lie between 0 and 1"):
         clean("Donate now!", min_confidence=value)
+    with pytest.raises(ValueError, match="min_confidence must lie between 0 and 1"):
+        evaluate(small_model, small_training_table, min_confidence=value)
+
+
+def test_a_threshold_may_be_any_real_number_type() -> None:
+    from decimal import Decimal
+    from fractions import Fraction
+
+    import numpy as np
+
+    expected = clean("Donate now!\nThe mayor said.", min_confidence=0.5)
+    for value in (np.float32(0.5), np.array(0.5), Decimal("0.5"), Fraction(1, 2)):
+        assert clean("Donate now!\nThe mayor said.", min_confidence=value) == expected

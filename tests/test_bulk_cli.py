@@ -1119,7 +1119,9 @@ def test_a_bad_row_met_by_a_resumed_run_keeps_the_earlier_progress(tmp_path: Pat
     assert invoke("clean", source, "-o", output, *common).exit_code != 0
     monkeypatch.undo()
     stopped = invoke("clean", source, "-o", output, *common, "--resume")
-    assert stopped.exit_code == 1 and "line 30" in stopped.output and "The output of the earlier run is kept" in stopped.output
+    assert stopped.exit_code == 1 and "line 30" in stopped.output and "The output so far is kept" in stopped.output
+    # A fixed input is another input, which cannot resume: only skipping can.
+    assert "--resume --on-error skip" in stopped.output and "Fix the row, or" not in stopped.output
     result = invoke("clean", source, "-o", output, *common, "--resume", "--on-error", "skip")
     assert result.exit_code == 0, result.output
     assert "resumed after row" in result.stderr  # the earlier progress was kept, not started over

@@ -416,3 +416,31 @@ def test_weights_that_overflow_are_refused_rather_than_keeping_every_paragraph(s
     model = load_model_folder(folder)  # each weight fits: only what they compute does not
     with pytest.raises(ModelIntegrityError, match="not numbers"), np.errstate(all="ignore"):
         model.predict_proba(["Donate now to keep our newsroom going.", "The mayor said on Tuesday."])
+
+
+def test_predictions_run_blas_on_one_thread_and_give_the_setting_back(monkeypatch, seed_text: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import classifier
+    from classifier.model import Model
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+
+    before = blas_threads()
+    seen: list[list[int]] = []
+    real = Model._predict_proba_documents
+
+    def spy(self, *arguments):
+        seen.append(blas_threads())
+        return real(self, *arguments)
+
+    monkeypatch.setattr(Model, "_predict_proba_documents", spy)
+    alone = classifier.classify(seed_text)
+    # Threads overlapping in and out of predictions: the first in limits, the last out restores.
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: classifier.classify(seed_text), range(32)))
+    assert len(seen) == 33 and all(counts == [1] * len(before) for counts in seen)
+    assert all(result == alone for result in results)
+    assert blas_threads() == before

@@ -150,7 +150,11 @@ def partial_path(destination: Path) -> Path:
 
 
 class _BadRow(InputError):
-    """A bad row stopped the run (``on_error="fail"``)."""
+    """A bad row stopped the run (``on_error="fail"``); ``what`` names it without advice."""
+
+    def __init__(self, message: str, what: str) -> None:
+        super().__init__(message)
+        self.what = what
 
 
 def reads_stdin(source: str | os.PathLike[str]) -> bool:
@@ -183,7 +187,7 @@ def _check(job: CorpusJob) -> str:
         fmt = corpus_format(source)
     if fmt == "folder" and job.site_repeats:
         raise InputError(
-            f"{source} is a folder of text files, which name no site: --site-repeats needs a JSONL, CSV or "
+            f"{source} is a folder of files, which name no site: --site-repeats needs a JSONL, CSV or "
             "Parquet corpus with a domain or url field"
         )
     if fmt == "folder" and job.text_column != "text":
@@ -213,12 +217,19 @@ def _check(job: CorpusJob) -> str:
         raise InputError(f"--jobs must be 1 or more, not {job.jobs}")
     if job.output is None:
         if fmt not in ("jsonl", "csv") or (compression_of(source) and not reads_stdin(source)):
-            raise InputError(f"give --output for {source}: only uncompressed JSONL and CSV can go to standard output")
+            raise InputError(
+                f"{source} cannot go to standard output (only uncompressed JSONL and CSV can): give --output a file or folder"
+            )
         if job.resume:
-            raise InputError("--resume needs --output: output to standard output cannot be resumed")
+            raise InputError("--resume needs an output file: output to standard output cannot be resumed")
         return fmt
     output = Path(job.output)
     check_folder_takes_files(output, output.parent)
+    if job.resume and output.exists() and not partial_path(output).exists():
+        # The run that wrote it finished: doing it all again is not what --resume asks.
+        raise InputError(
+            f"nothing to resume: {output} is complete (no run on it was left unfinished); run without --resume to write it again"
+        )
     if not reads_stdin(source) and same_file(output, source):
         raise InputError(f"the output {output} is the input: write to another file or folder")
     if fmt == "folder":
@@ -475,6 +486,8 @@ def _only_run_on(output: Path | None) -> Iterator[None]:
 def _locked(lock: Path, output: Path, fcntl: Any) -> Iterator[None]:
     for _ in range(5):
         try:
+            # Made again if another run, whose folder it was too, removed it when it ended.
+            lock.parent.mkdir(parents=True, exist_ok=True)
             handle = open(lock, "a")
         except OSError:  # a folder that takes no new files: the checks after say so
             yield
@@ -567,12 +580,6 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
                     f"the partial output in {partial} comes from another input or other options "
                     f"(differs in: {', '.join(changed)}): run without --resume to start over"
                 )
-        elif job.resume and output.exists() and not partial.exists():
-            # The run that wrote it finished: doing it all again is not what --resume asks.
-            raise InputError(
-                f"nothing to resume: {output} is complete (no run on it was left unfinished); "
-                "run without --resume to write it again"
-            )
         elif job.resume:
             notes.append(f"nothing to resume for {output}: starting from the beginning")
         if state is None and partial.exists():
@@ -643,12 +650,12 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
                         written = f" ({rows:,} rows before it were written to standard output)" if output is None else ""
                         # The very first row without the field: more likely a misnamed
                         # column than a bad row, and skipping would pass every row through.
-                        advice = (
-                            ""
-                            if "--text-column" in reason and place == "line 1"
-                            else ". Fix the row, or pass --on-error skip to pass bad rows through unchanged"
-                        )
-                        raise _BadRow(f"{source_name(source)}, {place}: {reason}{written}{advice}")
+                        # Every row so far without the field: more likely a misnamed
+                        # column than bad rows, and skipping would pass every row through.
+                        misnamed = "--text-column" in reason and rows == 0 and result.paragraphs == 0
+                        advice = "" if misnamed else ". Fix the row, or pass --on-error skip to pass bad rows through unchanged"
+                        what = f"{source_name(source)}, {place}: {reason}{written}"
+                        raise _BadRow(what + advice, what)
                     out_sink.write(result.output)
                     if removed_sink is not None:
                         removed_sink.write(result.removed)
@@ -715,9 +722,10 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
         if isinstance(error, _BadRow) and state is not None and partial is not None:
             # A resumed run: what the earlier runs recorded stays (the rows this run
             # wrote after it are cut back at the next resume).
+            # Fixing the row changes the input, and a changed input cannot resume.
             raise InputError(
-                f"{error}. The output of the earlier run is kept ({rows_done:,} rows): "
-                "run again with --resume once the row is fixed, or with --resume --on-error skip"
+                f"{error.what}. The output so far is kept ({rows_done:,} rows): run again with --resume "
+                "--on-error skip to pass bad rows through unchanged, or fix the row and run without --resume"
             ) from None
         if partial is not None:
             shutil.rmtree(partial, ignore_errors=True)

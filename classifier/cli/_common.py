@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
+import itertools
 import os
 import re
 import sys
@@ -56,7 +58,7 @@ def _output_path(value: str) -> Path | None:
 
 def side_file(value: str) -> Path:
     if value == "-":
-        raise typer.BadParameter("give a file name: standard output carries the text (or the corpus)")
+        raise typer.BadParameter("give a file name (- is not standard output here)")
     if not value.strip():
         raise typer.BadParameter("the file name is empty: give one")
     return Path(value)
@@ -303,13 +305,17 @@ def read_article(source: str, *, html: bool, input_format: InputFormat | None = 
     return text
 
 
+_PAGE_TAG = re.compile(r"<(?:html|head|body)\b", re.IGNORECASE)
 _MARKUP_START = re.compile(r"\s*<(?:!doctype\s+html|html|head|body|div|article|section|main|p)\b", re.IGNORECASE)
 
 
 def _refuse_html(text: str, source: str) -> None:
     """Refuse a page read as text without ``--html``: its markup would be cleaned
     line by line, and tags torn out of it."""
-    if Path(source).suffix.lower() not in (".html", ".htm") and not _MARKUP_START.match(text):
+    named = Path(source).suffix.lower() in (".html", ".htm")
+    # A saved page may open with a comment or an XML declaration before its <html>.
+    declared = text.lstrip()[:2] in ("<!", "<?") and _PAGE_TAG.search(text, 0, 4096) is not None
+    if not (named or declared or _MARKUP_START.match(text)):
         return
     where = "standard input" if source == "-" else source
     raise InputError(
@@ -326,16 +332,22 @@ _COLUMN_NAME = re.compile(r"[^\W\d][\w .-]{0,39}")
 def _refuse_csv(text: str, source: str) -> None:
     """Refuse a CSV table read as one article: each line would be a paragraph, so
     cleaning would drop rows and cut others apart."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    start = text.lstrip("\ufeff\r\n")
+    first = start.split("\n", 1)[0].strip()
+    if "," not in first:
+        return
     try:
-        names = [name.strip() for name in next(csv.reader([first]))] if "," in first else []
+        # Rows, not lines: a quoted field may hold line breaks.
+        rows = list(itertools.islice(csv.reader(io.StringIO(start[:65536])), 2))
     except csv.Error:
         return
-    # A header: column names only, one of them a text column's. A headline with
-    # commas has words that are no column's name.
+    names = [name.strip() for name in rows[0]]
+    # A header (column names only, one of them a text column's) and a row of as many
+    # fields under it. A headline with commas ("Mind, Body, Soul") has a paragraph
+    # under it, not a row.
     if len(names) < 2 or not all(_COLUMN_NAME.fullmatch(name) for name in names):
         return
-    if not _TEXT_COLUMN_NAMES & {name.lower() for name in names}:
+    if not _TEXT_COLUMN_NAMES & {name.lower() for name in names} or len(rows) < 2 or len(rows[1]) != len(names):
         return
     where = "standard input" if source == "-" else source
     fix = "save it to a .csv file and name that" if source == "-" else "name it .csv"

@@ -30,7 +30,7 @@ def info_command(
     typer.echo(f"model: {model or default_model_path()}")
     typer.echo(f"format version: {manifest.get('format_version')}, trained with newsclean {manifest.get('newsclean_version')}")
     typer.echo(f"labels: {', '.join(loaded.labels)}")
-    typer.echo(f"vocabulary: {len(loaded.vocabulary)} tokens; default min_confidence {loaded.default_min_confidence:.4g}")
+    typer.echo(f"vocabulary: {len(loaded.vocabulary)} tokens; default min_confidence {loaded.default_min_confidence:.6g}")
     typer.echo(f"training data: {data.get('rows')} paragraphs in {data.get('documents')} documents, {data.get('label_counts')}")
     for name, figures in manifest.get("metrics", {}).items():
         typer.echo(f"{name}: " + ", ".join(f"{key} {value}" for key, value in figures.items()))
