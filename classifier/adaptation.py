@@ -212,13 +212,17 @@ def adapt(
                 f"choosing the strength needs labelled paragraphs in two or more groups of {groups_column!r}: "
                 "label more documents, group by another column (--groups), or give --strength"
             )
-        folds = min(folds, len(np.unique(groups)))
+        # Folds of the groups that hold labels: a group of context alone would leave a
+        # fold with nothing to learn from, scored as the base model.
+        with_labels = np.flatnonzero(np.isin(groups, np.unique(groups[labelled])))
+        folds = min(folds, len(np.unique(groups[labelled])))
         scored = data[labelled].reset_index(drop=True)
         # Each page is read as plain ``clean`` reads one article, by the base model
         # and by the candidates: no site repeats, which would depend on the folds.
         base_out_of_fold = predict_table(base, data)
         out_of_fold = {candidate: np.zeros((len(data), len(LABELS))) for candidate in STRENGTHS}
-        for train_rows, test_rows in _group_folds(groups, folds):
+        for train_part, test_part in _group_folds(groups[with_labels], folds):
+            train_rows, test_rows = with_labels[train_part], with_labels[test_part]
             fit_rows = train_rows[labelled[train_rows]]
             texts, labels = data["text"].iloc[fit_rows].tolist(), data["label"].iloc[fit_rows].tolist()
             # The fold's own new words: those of the paragraphs it learns from.

@@ -98,6 +98,12 @@ def labelling_sheet(
         ]
     loaded = resolve_model(model)
     paragraphs = [[paragraph.text for paragraph in split_paragraphs(text)] for _, text, _ in found]
+    empty = sum(not texts for texts in paragraphs)
+    if empty == len(found):
+        raise InputError(
+            f"the {len(found):,} document(s) drawn from {path} hold no paragraph to label (blank texts, or pages "
+            "trafilatura found no text in): draw others (--seed), or check the corpus"
+        )
     probabilities = loaded.predict_proba_documents(paragraphs)
     extra = _extra_fields([record for _, _, record in found], text_column)
     table = []
@@ -107,7 +113,10 @@ def labelling_sheet(
         for position, (text, row) in enumerate(zip(texts, document, strict=True)):
             best = int(row.argmax())
             table.append((doc_id, position, text, None, loaded.labels[best], round(float(row[best]), 4), domain, *fields))
-    return pd.DataFrame(table, columns=[*SHEET_COLUMNS, *extra]).astype({"label": object})
+    sheet = pd.DataFrame(table, columns=[*SHEET_COLUMNS, *extra]).astype({"label": object})
+    # Drawn but not in the sheet: said, not dropped without a word.
+    sheet.attrs["documents_without_text"] = empty
+    return sheet
 
 
 def _extra_fields(records: list[dict[str, Any] | None], text_column: str) -> list[str]:

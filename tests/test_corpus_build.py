@@ -137,7 +137,11 @@ def test_conflicting_duplicate_labels_are_refused(built, tmp_path: Path) -> None
     row = dict(_read_jsonl_gz(labels / "aligned.jsonl.gz")[0], method="reviewed")
     _write_jsonl(labels / "reviewed_a.jsonl", [dict(row, label="ui_residue")])
     _write_jsonl(labels / "reviewed_b.jsonl", [dict(row, label="donation_appeal")])
-    with pytest.raises(LabelConflictError, match="two different"):
+    with pytest.raises(LabelConflictError, match="differ in label or in the text"):
+        join_labels(built.paragraphs_path, labels, tmp_path / "labelled.parquet")
+    # One label for two texts: named as what it is, not as two labels.
+    _write_jsonl(labels / "reviewed_b.jsonl", [dict(row, label="ui_residue", text_hash="0" * 16)])
+    with pytest.raises(LabelConflictError, match="'ui_residue' both, for different texts"):
         join_labels(built.paragraphs_path, labels, tmp_path / "labelled.parquet")
     # The same label twice is a harmless duplicate, and a reviewed row overrides aligned.
     _write_jsonl(labels / "reviewed_b.jsonl", [dict(row, label="ui_residue")])

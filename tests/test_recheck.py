@@ -58,3 +58,20 @@ def test_recheck_refuses_an_answer_for_a_key_never_reviewed(tmp_path: Path) -> N
     with pytest.raises(ReviewAnswerError, match="no reviewed key"):
         apply_recheck(keys, answers, labels)
     assert "ui_residue" in (labels / "reviewed_001.jsonl").read_text()
+
+
+def test_a_bad_answer_for_one_file_rewrites_no_file_and_is_named_in_the_answers(tmp_path: Path) -> None:
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    _write(labels / "reviewed_001.jsonl", [_row(0, "ui_residue")])
+    _write(labels / "reviewed_002.jsonl", [_row(1, "reporting")])
+    before = {path.name: path.read_bytes() for path in labels.iterdir()}
+    keys = tmp_path / "recheck.keys.jsonl"
+    _write(keys, [{"id": f"R01-{i}", **{k: v for k, v in _row(i, "x").items() if k not in ("label", "method")}} for i in (0, 1)])
+    answers = tmp_path / "answers.tsv"
+    answers.write_text("\ufeffR01-0\tdonation_appeal\nR01-1\treportng\n", encoding="utf-8")  # a BOM, and a typo
+    with pytest.raises(ReviewAnswerError, match=rf"(?s){answers}; .*line 2: unknown label 'reportng'"):
+        apply_recheck(keys, answers, labels)
+    assert {path.name: path.read_bytes() for path in labels.iterdir()} == before
+    answers.write_text("\ufeffR01-0\tdonation_appeal\nR01-1\treporting\n", encoding="utf-8")
+    assert apply_recheck(keys, answers, labels)["reviewed_001.jsonl"].changed == 1

@@ -39,6 +39,10 @@ def build_command(
 
     if output.exists() and not output.is_dir():
         raise fail(f"{output} is a file: give a folder for the build (--output)")
+    if limit is not None and (output / "paragraphs.parquet").exists():
+        # A part of the pages would replace the whole build, and the files joined
+        # from it would no longer match.
+        raise fail(f"{output} holds a build: give --output a folder of its own for a --limit build")
     stats = build_corpus(corpora, output, jobs=jobs, limit=limit)
     typer.echo(f"built {stats.rows} paragraphs from {sum(stats.pages.values())} pages into {output}", err=True)
     if limit is not None:
@@ -174,8 +178,14 @@ def sheet_command(
         data = buffer.getvalue()
     write_file(data, output)
     typer.echo(
-        f"{len(sheet):,} paragraphs of {sheet['doc_id'].nunique():,} documents in {output}: fill the label column "
-        f"(an empty label is context), then: newsclean train {output} --adapt -o models/my-site",
+        f"{len(sheet):,} paragraphs of {sheet['doc_id'].nunique():,} documents in {output}"
+        + (
+            f" ({sheet.attrs['documents_without_text']:,} drawn documents had no text and are not in it)"
+            if sheet.attrs.get("documents_without_text")
+            else ""
+        )
+        + ": fill the label column "
+        f"(an empty label is context), then: newsclean train {output} --adapt -o my-site",
         err=True,
     )
 

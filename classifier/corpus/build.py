@@ -345,12 +345,18 @@ def load_labels(labels_dir: str | Path) -> dict[str, dict[Key, tuple[dict, str]]
             seen = by_method[row["method"]].get(key)
             if seen is None:
                 by_method[row["method"]][key] = (row, where)
-            elif seen[0]["label"] != row["label"] or seen[0]["text_hash"] != row["text_hash"]:
+            elif seen[0]["label"] != row["label"]:
                 conflicts.append(f"{key}: {seen[0]['label']!r} ({seen[1]}) vs {row['label']!r} ({where})")
+            elif seen[0]["text_hash"] != row["text_hash"]:
+                conflicts.append(
+                    f"{key}: {row['label']!r} both, for different texts: text_hash {seen[0]['text_hash']} "
+                    f"({seen[1]}) vs {row['text_hash']} ({where})"
+                )
     if conflicts:
         raise LabelConflictError(
-            f"{len(conflicts)} key(s) carry two different labels of one method (two aligned or two reviewed rows); "
-            "keep one row per key (fix or delete the wrong row), e.g.:\n  " + "\n  ".join(conflicts[:20])
+            f"{len(conflicts)} key(s) carry two labels of one method (two aligned or two reviewed rows) that differ "
+            "in label or in the text they were given for; keep one row per key (fix or delete the wrong row), e.g.:\n  "
+            + "\n  ".join(conflicts[:20])
         )
     return by_method
 
@@ -506,9 +512,9 @@ def join_labels(
         raise StaleLabelError(
             f"{len(stale)} label row(s) do not match {paragraphs_parquet}: the paragraphs "
             "changed (new extractor version, corpus or build code). Rebuild with the "
-            "pinned versions, or re-export aligned labels (export_aligned_labels) and "
-            "re-review the affected paragraphs (make_review_batches), then drop the stale "
-            "rows. First problems:\n  " + "\n  ".join(stale[:20])
+            "pinned versions, or re-export aligned labels (export_aligned_labels), drop the "
+            "stale reviewed rows, then re-review those paragraphs (make_review_batches "
+            "leaves out every key that still has a reviewed row). First problems:\n  " + "\n  ".join(stale[:20])
         )
 
     read = {index[key]: row for key, (row, _) in merged.items()}

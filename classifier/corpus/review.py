@@ -287,10 +287,10 @@ def make_review_batches(
 def _read_keys(batch_keys: str | Path | Iterable[str | Path]) -> dict[str, dict]:
     paths = [batch_keys] if isinstance(batch_keys, str | Path) else list(batch_keys)
     keys: dict[str, dict] = {}
-    needed = ("id", "corpus", "page_id", "extractor", "position")
+    needed = ("id", "corpus", "page_id", "extractor", "position", "text_hash")
     for path in paths:
         try:
-            lines = Path(path).read_text(encoding="utf-8").splitlines()
+            lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
         except (OSError, UnicodeDecodeError) as error:
             raise ReviewAnswerError(f"{path}: cannot be read as a keys file ({error})") from None
         for number, line in enumerate(lines, start=1):
@@ -322,6 +322,12 @@ def ingest_review(
     labels or one id answered with two labels. Blank lines and '#' comments are skipped.
     """
     keys = _read_keys(batch_keys)
+    return _merge_answers(keys, _read_answers(answers_file, keys), Path(out_labels_file))
+
+
+def _read_answers(answers_file: str | Path, keys: dict[str, dict]) -> dict[str, str]:
+    """id -> label of every answer, each checked against ``keys`` and the labels;
+    every problem named by the file's own line."""
     answers: dict[str, str] = {}
     problems: list[str] = []
     try:
@@ -353,12 +359,24 @@ def ingest_review(
     if not answers:
         raise ReviewAnswerError(f"{answers_file} holds no answers: write one '<id><TAB><label>' line per paragraph")
 
-    out = Path(out_labels_file)
+    return answers
+
+
+def _merge_answers(keys: dict[str, dict], answers: dict[str, str], out: Path) -> IngestStats:
     if out.is_dir():
         raise ReviewAnswerError(f"{out} is a folder: name the label file to write, such as {out}/reviewed_NNN.jsonl")
+    if not out.name.endswith(".jsonl"):
+        # The join reads *.jsonl and *.jsonl.gz only, and .gz files hold aligned labels.
+        raise ReviewAnswerError(f"{out}: name the label file .jsonl (such as reviewed_NNN.jsonl): the join reads no other")
     existing: dict[Key, dict] = {}
     if out.exists():
-        for _, row in read_label_rows(out):
+        for number, row in read_label_rows(out):
+            if row.get("method") != "reviewed" or not {"corpus", "page_id", "extractor", "position", "label"} <= set(row):
+                # Aligned labels are written again by the export; a keys file is no label file.
+                raise ReviewAnswerError(
+                    f"{out}, row {number}: not a reviewed label row (method {row.get('method')!r}): "
+                    "ingest into a reviewed_NNN.jsonl file of its own"
+                )
             existing[(row["corpus"], row["page_id"], row["extractor"], int(row["position"]))] = row
     changed = 0
     for short_id, label in answers.items():
@@ -378,9 +396,11 @@ def ingest_review(
             "method": "reviewed",
         }
     written = write_label_rows(existing.values(), out)
+    labelled = {key for key in existing}
     return IngestStats(
         answered=len(answers),
-        unanswered=len(keys) - len(answers),
+        # Ids of the batch that the file holds no label for (an earlier ingest may have).
+        unanswered=sum((k["corpus"], k["page_id"], k["extractor"], int(k["position"])) not in labelled for k in keys.values()),
         written=written,
         changed=changed,
         out_file=out,
@@ -394,32 +414,22 @@ def apply_recheck(batch_keys: str | Path, answers_file: str | Path, labels_dir: 
     each answer replaces the label in the file where that key lives, so no key ends up
     in two files. Raises ReviewAnswerError for a key no reviewed file holds.
     """
-    import tempfile
-
     keys = _read_keys(batch_keys)
     home: dict[Key, Path] = {}
     for path in sorted(Path(labels_dir).glob("reviewed_*.jsonl")):
         for _, row in read_label_rows(path):
             home[_key(row)] = path
-    by_file: dict[Path, list[str]] = defaultdict(list)
-    lines = [
-        line for line in Path(answers_file).read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")
-    ]
+    # Every answer checked before any file is written: a bad one must not leave the
+    # files before it rewritten and those after it not.
+    answers = _read_answers(answers_file, keys)
+    by_file: dict[Path, dict[str, str]] = defaultdict(dict)
     orphans = []
-    for line in lines:
-        short_id = line.split(None, 1)[0].strip("[]")
-        k = keys.get(short_id)
-        path = None if k is None else home.get(_key(k))
+    for short_id, label in answers.items():
+        path = home.get(_key(keys[short_id]))
         if path is None:
             orphans.append(short_id)
         else:
-            by_file[path].append(line)
+            by_file[path][short_id] = label
     if orphans:
         raise ReviewAnswerError(f"{len(orphans)} answer(s) name no reviewed key (not in any reviewed file), e.g. {orphans[:5]}")
-    results: dict[str, IngestStats] = {}
-    with tempfile.TemporaryDirectory() as scratch:
-        for path, file_lines in sorted(by_file.items()):
-            part = Path(scratch) / f"{path.stem}.tsv"
-            part.write_text("\n".join(file_lines) + "\n", encoding="utf-8")
-            results[path.name] = ingest_review(batch_keys, part, path)
-    return results
+    return {path.name: _merge_answers(keys, part, path) for path, part in sorted(by_file.items())}
