@@ -69,8 +69,13 @@ def _read_one(path: Path) -> pd.DataFrame:
             hint = f"check that it is valid UTF-8 {path.suffix}"
         raise DataError(f"{path}: cannot be read as a table ({reason}); {hint}") from None
     frame["source_file"] = path.name
-    # Line numbers that a person can find in the file: 1-based, after a CSV header.
-    frame["source_row"] = range(2, len(frame) + 2) if fmt == "csv" else range(1, len(frame) + 1)
+    # Line numbers that a person can find in the file (pandas skips blank lines, and a
+    # quoted CSV field may hold line breaks); by count where the file reads otherwise.
+    lines = _row_lines(path, fmt, sep=_csv_separator(path) if fmt == "csv" else ",")
+    if lines is not None and len(lines) == len(frame):
+        frame["source_row"] = lines
+    else:
+        frame["source_row"] = range(2, len(frame) + 2) if fmt == "csv" else range(1, len(frame) + 1)
     # Rows with nothing in them (a spreadsheet saves its empty rows as ",,,,"): no data.
     present = [column for column in REQUIRED_COLUMNS if column in frame.columns]
     if present:
@@ -85,6 +90,33 @@ def _read_one(path: Path) -> pd.DataFrame:
 def plain_value(value: object) -> object:
     """A numpy scalar as the Python value it holds, for messages: -1, not np.int64(-1)."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _row_lines(path: Path, fmt: str | None, *, sep: str) -> list[int] | None:
+    """The line each row of a JSONL or CSV file starts on, as pandas reads its rows."""
+    import csv
+    import io
+
+    from classifier.bulk.formats import open_binary
+
+    if fmt not in ("jsonl", "csv"):
+        return None
+    try:
+        stream, _ = open_binary(path)
+        with stream:
+            text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+            if fmt == "jsonl":
+                return [number for number, line in enumerate(text, start=1) if line.strip()]
+            reader = csv.reader(text, delimiter=sep)
+            starts: list[int] = []
+            start = reader.line_num + 1
+            for number, row in enumerate(reader):
+                if number and row:  # the header, and blank lines, are no rows
+                    starts.append(start)
+                start = reader.line_num + 1
+            return starts
+    except (OSError, UnicodeDecodeError, csv.Error, EOFError):
+        return None
 
 
 def _csv_separator(path: Path) -> str:

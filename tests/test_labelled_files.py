@@ -152,3 +152,25 @@ def test_a_position_a_spreadsheet_saved_as_a_decimal_is_read(tmp_path: Path) -> 
     frame["position"] = frame["position"].astype(float).astype(str)  # "0.0", "1.0", ...
     frame.to_json(tmp_path / "a.jsonl", orient="records", lines=True)
     assert read_labelled([tmp_path / "a.jsonl"])["position"].tolist() == table()["position"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "line"),
+    [
+        (
+            "blank.jsonl",
+            '{"doc_id":"a","position":0,"text":"x","label":"reporting"}\n\n\n'
+            '{"doc_id":"a","position":1,"text":"y","label":"ui_residu"}\n',
+            4,
+        ),
+        ("blank.csv", 'doc_id,position,text,label\na,0,"x\ny",reporting\n,,,\n\na,1,z,ui_residu\n', 6),
+    ],
+)
+def test_a_bad_row_is_named_by_the_line_it_is_on(tmp_path: Path, name: str, content: str, line: int) -> None:
+    # Blank lines and a quoted line break: pandas' row numbers would be off.
+    from classifier import UnknownLabelError
+
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(UnknownLabelError, match=rf"unknown label 'ui_residu' in {name} row {line}\b"):
+        read_labelled([path])
