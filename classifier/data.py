@@ -68,6 +68,8 @@ def _read_one(path: Path) -> pd.DataFrame:
         else:
             hint = f"check that it is valid UTF-8 {path.suffix}"
         raise DataError(f"{path}: cannot be read as a table ({reason}); {hint}") from None
+    if fmt == "csv" and "text" in frame.columns:
+        frame["text"] = _unguard_formulas(frame["text"])
     frame["source_file"] = path.name
     # Line numbers that a person can find in the file (pandas skips blank lines, and a
     # quoted CSV field may hold line breaks); by count where the file reads otherwise.
@@ -85,6 +87,23 @@ def _read_one(path: Path) -> pd.DataFrame:
             blank &= (values.isna() | values.astype(str).str.strip().eq("")).to_numpy()
         frame = frame[~blank]
     return frame
+
+
+#: A spreadsheet reads a cell that starts with one of these as a formula, and saves its
+#: result (often ``#NAME?``) in place of the text; a quote before it keeps it text.
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def guard_formulas(texts: pd.Series) -> pd.Series:
+    """Texts for a CSV sheet: a quote before each that a spreadsheet would read as a
+    formula (``read_labelled`` takes it off again)."""
+    return texts.map(lambda text: "'" + text if isinstance(text, str) and text.startswith(FORMULA_STARTS) else text)
+
+
+def _unguard_formulas(texts: pd.Series) -> pd.Series:
+    return texts.map(
+        lambda text: text[1:] if isinstance(text, str) and text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
+    )
 
 
 def plain_value(value: object) -> object:

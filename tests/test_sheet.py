@@ -143,3 +143,19 @@ def test_a_corpus_of_html_pages_gives_the_paragraphs_clean_html_sees(tmp_path: P
 
     assert sheet["text"].tolist() == [p.text for p in classifier.classify(extract_text(page))]
     assert "<p>" not in " ".join(sheet["text"])
+
+
+def test_cells_a_spreadsheet_would_read_as_formulas_are_kept_text_and_read_back_whole(tmp_path: Path) -> None:
+    from classifier.data import read_labelled
+
+    texts = ["-5 degrees tonight, forecasters said.", "= Related =", "+ More sport", "@reporter on the scene", "Plain."]
+    corpus = tmp_path / "pages.jsonl"
+    corpus.write_text(json.dumps({"id": "p", "text": "\n".join(texts)}) + "\n", encoding="utf-8")
+    sheet_path = tmp_path / "sheet.csv"
+    assert runner.invoke(app, ["data", "sheet", str(corpus), "-o", str(sheet_path)]).exit_code == 0
+    cells = pd.read_csv(sheet_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")["text"].tolist()
+    assert cells == ["'" + text for text in texts[:4]] + ["Plain."]
+    sheet = pd.read_csv(sheet_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    sheet["label"] = "reporting"
+    sheet.to_csv(sheet_path, index=False)
+    assert read_labelled([sheet_path])["text"].tolist() == texts

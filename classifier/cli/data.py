@@ -169,7 +169,9 @@ def sheet_command(
     if suffix == ".csv":
         # With a byte-order mark: spreadsheets then read the file as UTF-8 (accents
         # and other scripts intact); newsclean reads it either way.
-        data: str | bytes = "\ufeff" + sheet.to_csv(index=False)
+        from classifier.data import guard_formulas
+
+        data: str | bytes = "\ufeff" + sheet.assign(text=guard_formulas(sheet["text"])).to_csv(index=False)
     elif suffix == ".jsonl":
         data = sheet.to_json(orient="records", lines=True, force_ascii=False)
     else:
