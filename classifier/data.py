@@ -101,9 +101,7 @@ def guard_formulas(texts: pd.Series) -> pd.Series:
 
 
 def _unguard_formulas(texts: pd.Series) -> pd.Series:
-    return texts.map(
-        lambda text: text[1:] if isinstance(text, str) and text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
-    )
+    return texts.map(lambda text: text[1:] if isinstance(text, str) and text[:1] == "'" and text[1:2] in FORMULA_STARTS else text)
 
 
 def plain_value(value: object) -> object:

@@ -65,8 +65,8 @@ class _OneBlasThread:
     Stage two multiplies a document's paragraphs by its first layer: a product big
     enough for OpenBLAS to share among threads, too small to gain from it. On a busy
     machine (a scraping job beside its crawler) the waiting threads cost more than the
-    product: ``clean`` of one article ran 2.7 times slower with two threads under a
-    load of 2.8 on 2 cores. One thread also gives the same figures in every process,
+    product: ``clean`` of one article at a time ran 2.3 times slower with two threads
+    beside two busy processes on 2 cores. One thread also gives the same figures in every process,
     as corpus workers already run on one. The limit is process-wide, so it is taken
     by the first thread to enter and given back by the last to leave.
     """

@@ -62,8 +62,9 @@ def report_document(report: CorpusReport, job: CorpusJob | None = None, result: 
 def single_report(texts: list[str], mode: str, keep: tuple[str, ...], min_confidence: float | None, model: Any) -> CorpusReport:
     """The corpus report of one article (``--report`` without a corpus)."""
     from classifier.bulk.process import Documents, JobOptions, analyse
+    from classifier.evaluation import min_confidence_of
 
-    threshold = model.default_min_confidence if min_confidence is None else float(min_confidence)
+    threshold = min_confidence_of(min_confidence, default=model.default_min_confidence)
     documents = Documents()
     for number, text in enumerate(texts, start=1):
         documents.add(text, number, number, None)

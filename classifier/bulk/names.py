@@ -62,3 +62,12 @@ _MAGIC = ((b"\x1f\x8b", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd"))
 def compressed_by(head: bytes) -> str | None:
     """``"gzip"`` or ``"zstd"`` when ``head`` (the first bytes of a stream) starts one."""
     return next((tool for magic, tool in _MAGIC if head.startswith(magic)), None)
+
+
+def reads_stdin(source: str | os.PathLike[str]) -> bool:
+    return str(source) == "-"
+
+
+def source_name(source: str | os.PathLike[str]) -> str:
+    """The input as messages name it."""
+    return "standard input" if reads_stdin(source) else str(source)

@@ -29,7 +29,7 @@ import numpy as np
 from classifier.bulk.formats import CsvPayload, FolderPayload, JsonlPayload, csv_text
 from classifier.bulk.report import CorpusReport, domain_of
 from classifier.errors import NewscleanError
-from classifier.evaluation import drop_mask
+from classifier.evaluation import drop_mask, min_confidence_of
 from classifier.labels import LABELS, REPORTING
 from classifier.text import remove_paragraphs, split_paragraphs
 
@@ -165,13 +165,13 @@ def init_worker(options: JobOptions, ignore_interrupt: bool = True) -> None:
         # worker "killed"; the chunk this worker takes reports what went wrong instead.
         _WORKER.update(failed=WorkerStartError(f"a worker process could not load the model: {error}"), options=options)
         return
-    threshold = model.default_min_confidence if options.min_confidence is None else float(options.min_confidence)
+    threshold = min_confidence_of(options.min_confidence, default=model.default_min_confidence)
     _WORKER.update(model=model, threshold=threshold, options=options)
 
 
 def set_worker_model(model: Any, options: JobOptions) -> None:
     """Use ``model`` in this process (the job runs without a pool)."""
-    threshold = model.default_min_confidence if options.min_confidence is None else float(options.min_confidence)
+    threshold = min_confidence_of(options.min_confidence, default=model.default_min_confidence)
     _WORKER.update(model=model, threshold=threshold, options=options)
 
 

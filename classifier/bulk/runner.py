@@ -47,6 +47,7 @@ from classifier.bulk.formats import (
     progress_total,
     read_chunks,
 )
+from classifier.bulk.names import reads_stdin, source_name
 from classifier.bulk.process import (
     HTML_COLUMN,
     ChunkResult,
@@ -155,15 +156,6 @@ class _BadRow(InputError):
     def __init__(self, message: str, what: str) -> None:
         super().__init__(message)
         self.what = what
-
-
-def reads_stdin(source: str | os.PathLike[str]) -> bool:
-    return str(source) == "-"
-
-
-def source_name(source: str | os.PathLike[str]) -> str:
-    """The input as messages name it."""
-    return "standard input" if reads_stdin(source) else str(source)
 
 
 def _check(job: CorpusJob) -> str:
@@ -528,7 +520,7 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
     if jobs > 1 and _is_large(source):
         _start_worker_server()
     model = load_model(job.model)
-    threshold = model.default_min_confidence if job.min_confidence is None else float(job.min_confidence)
+    threshold = min_confidence_of(job.min_confidence, default=model.default_min_confidence)
     model_path = None if job.model is None else str(Path(job.model).resolve())
     site_repeats = None
     if job.site_repeats and job.html:
@@ -648,8 +640,6 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
                         place, reason = result.bad[0]
                         # Standard output cannot be taken back: say what is already there.
                         written = f" ({rows:,} rows before it were written to standard output)" if output is None else ""
-                        # The very first row without the field: more likely a misnamed
-                        # column than a bad row, and skipping would pass every row through.
                         # Every row so far without the field: more likely a misnamed
                         # column than bad rows, and skipping would pass every row through.
                         misnamed = "--text-column" in reason and rows == 0 and result.paragraphs == 0

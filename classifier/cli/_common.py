@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from classifier.bulk.names import source_name
 from classifier.errors import InputError, NewscleanError
 from classifier.files import check_folder_takes_files, check_writable, same_file, write_file
 
@@ -293,7 +294,7 @@ def read_article(source: str, *, html: bool, input_format: InputFormat | None = 
         extracted = extract_text(text)
         if text.strip() and not extracted:
             # An empty result would read as "nothing to keep", and the text is lost.
-            name = "standard input" if source == "-" else source
+            name = source_name(source)
             raise InputError(
                 f"trafilatura found no article text in {name}: is it an HTML page? Without --html the text is cleaned as it is"
             )
@@ -317,7 +318,7 @@ def _refuse_html(text: str, source: str) -> None:
     declared = text.lstrip()[:2] in ("<!", "<?") and _PAGE_TAG.search(text, 0, 4096) is not None
     if not (named or declared or _MARKUP_START.match(text)):
         return
-    where = "standard input" if source == "-" else source
+    where = source_name(source)
     raise InputError(
         f"{where} is an HTML page: add --html to extract its text with trafilatura first "
         "(--input-format text to clean it as plain text, markup and all)"
@@ -349,10 +350,10 @@ def _refuse_csv(text: str, source: str) -> None:
         return
     if not _TEXT_COLUMN_NAMES & {name.lower() for name in names} or len(rows) < 2 or len(rows[1]) != len(names):
         return
-    where = "standard input" if source == "-" else source
+    where = source_name(source)
     fix = "save it to a .csv file and name that" if source == "-" else "name it .csv"
     raise InputError(
-        f"{where} starts with a CSV header ({first.strip()[:60]}), not one article's text: {fix} to clean it as a "
+        f"{where} starts with a CSV header ({first[:60]}), not one article's text: {fix} to clean it as a "
         "corpus, row by row (--input-format text if it is an article)"
     )
 
