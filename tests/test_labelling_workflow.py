@@ -110,3 +110,33 @@ def test_adapting_folds_only_the_documents_that_hold_labels(small_model, monkeyp
     # Two documents with labels: two folds, each learning from the other's two rows.
     assert report.folds == 2
     assert learnt_from[:-1] and min(learnt_from[:-1]) == 2
+
+
+def test_the_card_counts_authored_labels_as_training_reads_them(tmp_path: Path) -> None:
+    from classifier.corpus.card import dataset_card
+
+    real = pd.DataFrame(
+        {
+            "text": ["The mayor said."],
+            "label": ["reporting"],
+            "method": ["reviewed"],
+            "corpus": ["c"],
+            "extractor": ["fulltext"],
+            "page_type": ["article"],
+            "language": ["en"],
+        }
+    )
+    real.to_parquet(tmp_path / "labelled.parquet")
+    authored = tmp_path / "authored.jsonl"
+    rows = [
+        {"doc_id": "a", "position": 0, "text": "The council met.", "label": "Reporting", "language": "en"},
+        {"doc_id": "a", "position": 1, "text": "Context only.", "label": None, "language": "en"},
+        {"doc_id": "a", "position": 2, "text": "Donate now.", "label": "donation_appeal", "language": "en"},
+    ]
+    authored.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    card = dataset_card(tmp_path / "labelled.parquet", [authored])
+    # "Reporting" is reporting to training; a row without a label is context, not counted.
+    assert "(1 real, of which 1 reviewed and 0 propagated; 2 authored)" in card
+    assert "| authored | 1 | 1 | 0 | 2 |" in card
+    assert "2 authored" in dataset_card(tmp_path / "labelled.parquet", [authored])
+    assert "; 0 authored)" in dataset_card(tmp_path / "labelled.parquet", [])

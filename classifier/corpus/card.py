@@ -24,8 +24,12 @@ def _table(frame: pd.DataFrame, rows: str) -> str:
 
 def dataset_card(labelled_parquet: str | Path, authored_files: list[Path]) -> str:
     """Markdown tables: labels by corpus, extractor, language, page type and method."""
+    from classifier.data import read_labelled
+
     real = pd.read_parquet(labelled_parquet)
-    authored = pd.concat([pd.read_json(path, lines=True) for path in authored_files], ignore_index=True)
+    # Read as training reads them: the labels it learns from, and only those.
+    authored = read_labelled(authored_files) if authored_files else pd.DataFrame({"text": [], "label": [], "language": []})
+    authored = authored[authored["label"].notna()].copy()
     authored["method"] = "authored"
     parts = [
         f"Labelled paragraphs: {len(real) + len(authored):,} "
