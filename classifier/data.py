@@ -68,7 +68,8 @@ def _read_one(path: Path) -> pd.DataFrame:
         else:
             hint = f"check that it is valid UTF-8 {path.suffix}"
         raise DataError(f"{path}: cannot be read as a table ({reason}); {hint}") from None
-    if fmt == "csv" and "text" in frame.columns:
+    if fmt == "csv" and {"text", "suggested_label"} <= set(frame.columns):
+        # A sheet ``data sheet`` wrote (it has the suggestions): its guarded texts.
         frame["text"] = _unguard_formulas(frame["text"])
     frame["source_file"] = path.name
     # Line numbers that a person can find in the file (pandas skips blank lines, and a
@@ -96,12 +97,17 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 
 def guard_formulas(texts: pd.Series) -> pd.Series:
     """Texts for a CSV sheet: a quote before each that a spreadsheet would read as a
-    formula (``read_labelled`` takes it off again)."""
-    return texts.map(lambda text: "'" + text if isinstance(text, str) and text.startswith(FORMULA_STARTS) else text)
+    formula (``read_labelled`` takes it off again), and before each that starts with
+    a quote and such a character already, so that taking one off gives it back whole."""
+    return texts.map(lambda text: "'" + text if isinstance(text, str) and _guarded(text.lstrip("'")) else text)
+
+
+def _guarded(text: str) -> bool:
+    return text.startswith(FORMULA_STARTS)
 
 
 def _unguard_formulas(texts: pd.Series) -> pd.Series:
-    return texts.map(lambda text: text[1:] if isinstance(text, str) and text[:1] == "'" and text[1:2] in FORMULA_STARTS else text)
+    return texts.map(lambda text: text[1:] if isinstance(text, str) and text[:1] == "'" and _guarded(text.lstrip("'")) else text)
 
 
 def plain_value(value: object) -> object:

@@ -140,3 +140,13 @@ def test_the_card_counts_authored_labels_as_training_reads_them(tmp_path: Path) 
     assert "| authored | 1 | 1 | 0 | 2 |" in card
     assert "2 authored" in dataset_card(tmp_path / "labelled.parquet", [authored])
     assert "; 0 authored)" in dataset_card(tmp_path / "labelled.parquet", [])
+
+
+def test_ingest_names_an_older_row_that_lacks_a_field(tmp_path: Path) -> None:
+    keys, answers = _batch(tmp_path)
+    out = tmp_path / "reviewed_009.jsonl"
+    row = {"corpus": "c", "page_id": "p", "extractor": "fulltext", "position": 7, "label": "reporting", "method": "reviewed"}
+    out.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["data", "ingest", str(keys), str(answers), "-o", str(out)])
+    assert result.exit_code == 1 and "row 1: not a label row (missing text_hash)" in result.output
+    assert "Traceback" not in result.output

@@ -159,3 +159,16 @@ def test_cells_a_spreadsheet_would_read_as_formulas_are_kept_text_and_read_back_
     sheet["label"] = "reporting"
     sheet.to_csv(sheet_path, index=False)
     assert read_labelled([sheet_path])["text"].tolist() == texts
+
+
+def test_a_text_that_starts_with_a_quote_and_a_formula_sign_comes_back_whole(tmp_path: Path) -> None:
+    from classifier.data import guard_formulas, read_labelled
+
+    texts = ["'-5C tonight,' forecasters said on Monday.", "''=x", "'quoted' and plain", "Plain."]
+    table = pd.DataFrame({"doc_id": "d", "position": range(len(texts)), "text": texts, "label": "reporting"})
+    path = tmp_path / "sheet.csv"
+    table.assign(text=guard_formulas(table["text"]), suggested_label="reporting").to_csv(path, index=False)
+    assert read_labelled([path])["text"].tolist() == texts
+    # A CSV of one's own, not a sheet: its texts are read as they are.
+    table.to_csv(path, index=False)
+    assert read_labelled([path])["text"].tolist() == texts

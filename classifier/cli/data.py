@@ -147,7 +147,7 @@ def sheet_command(
     """Write a labelling sheet of your own pages: one paragraph a row, the model's guess beside an empty label.
 
     Fill the label column (reporting, donation_appeal, ui_residue; a row left empty is
-    context), then adapt the model to it: newsclean train sheet.csv --adapt -o models/my-site
+    context), then adapt the model to it: newsclean train sheet.csv --adapt -o my-site
 
     Example: newsclean data sheet my-pages.jsonl --documents 30 -o sheet.csv
     """

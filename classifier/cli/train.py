@@ -52,7 +52,7 @@ def train_command(
 
     Example: newsclean train datasets/authored/*.jsonl --output models/my-model
 
-    Example: newsclean train my-site-labels.jsonl --adapt --output models/my-site
+    Example: newsclean train my-site-labels.jsonl --adapt --output my-site
     """
     from classifier.cli._common import check_model_folder
     from classifier.data import read_labelled

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from classifier.errors import InputError
 
 from .align import NON_REPORTING, REPORTING, UNCERTAIN, tokens
-from .build import LABELS, Key, _key, load_labels, read_label_rows, write_label_rows
+from .build import LABEL_FIELDS, LABELS, Key, _key, load_labels, read_label_rows, write_label_rows
 
 logger = logging.getLogger(__name__)
 
@@ -371,10 +371,16 @@ def _merge_answers(keys: dict[str, dict], answers: dict[str, str], out: Path) ->
     existing: dict[Key, dict] = {}
     if out.exists():
         for number, row in read_label_rows(out):
-            if row.get("method") != "reviewed" or not {"corpus", "page_id", "extractor", "position", "label"} <= set(row):
-                # Aligned labels are written again by the export; a keys file is no label file.
+            missing = [name for name in LABEL_FIELDS if name not in row]
+            if missing:
                 raise ReviewAnswerError(
-                    f"{out}, row {number}: not a reviewed label row (method {row.get('method')!r}): "
+                    f"{out}, row {number}: not a label row (missing {', '.join(missing)}): "
+                    "ingest into a reviewed_NNN.jsonl file of its own"
+                )
+            if row["method"] != "reviewed":
+                # Aligned labels are written again by the export: reviewed ones put there would go.
+                raise ReviewAnswerError(
+                    f"{out}, row {number}: not a reviewed label row (method {row['method']!r}): "
                     "ingest into a reviewed_NNN.jsonl file of its own"
                 )
             existing[(row["corpus"], row["page_id"], row["extractor"], int(row["position"]))] = row
