@@ -38,13 +38,15 @@ def _read_one(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: no such file; give a CSV, JSONL or Parquet file of labelled paragraphs")
     # The names a corpus job reads (classifier.bulk.names), compressed ones too.
     fmt = corpus_format(path)
+    separator = ","
     try:
         if fmt == "jsonl":
             frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
         elif fmt == "csv":
+            separator = _csv_separator(path)
             frame = pd.read_csv(
                 path,
-                sep=_csv_separator(path),
+                sep=separator,
                 dtype={"doc_id": str, "text": str, "label": str},
                 keep_default_na=False,
                 encoding="utf-8-sig",
@@ -74,7 +76,7 @@ def _read_one(path: Path) -> pd.DataFrame:
     frame["source_file"] = path.name
     # Line numbers that a person can find in the file (pandas skips blank lines, and a
     # quoted CSV field may hold line breaks); by count where the file reads otherwise.
-    lines = _row_lines(path, fmt, sep=_csv_separator(path) if fmt == "csv" else ",")
+    lines = _row_lines(path, fmt, sep=separator)
     if lines is not None and len(lines) == len(frame):
         frame["source_row"] = lines
     else:
@@ -120,7 +122,7 @@ def _row_lines(path: Path, fmt: str | None, *, sep: str) -> list[int] | None:
     import csv
     import io
 
-    from classifier.bulk.formats import open_binary
+    from classifier.bulk.formats import open_binary, record_lines
 
     if fmt not in ("jsonl", "csv"):
         return None
@@ -130,13 +132,13 @@ def _row_lines(path: Path, fmt: str | None, *, sep: str) -> list[int] | None:
             text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
             if fmt == "jsonl":
                 return [number for number, line in enumerate(text, start=1) if line.strip()]
-            reader = csv.reader(text, delimiter=sep)
+            # Lines counted as the corpus reader counts them (``record_lines``).
             starts: list[int] = []
-            start = reader.line_num + 1
-            for number, row in enumerate(reader):
+            line = 1
+            for number, row in enumerate(csv.reader(text, delimiter=sep)):
                 if number and row:  # the header, and blank lines, are no rows
-                    starts.append(start)
-                start = reader.line_num + 1
+                    starts.append(line)
+                line += record_lines(row)
             return starts
     except (OSError, UnicodeDecodeError, csv.Error, EOFError):
         return None

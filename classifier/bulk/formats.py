@@ -362,7 +362,7 @@ def _csv_reader(stream: IO[bytes]) -> tuple[Any, io.TextIOWrapper]:
     return csv.reader(text, strict=True), text
 
 
-def _lines_of(record: Sequence[str]) -> int:
+def record_lines(record: Sequence[str]) -> int:
     """The lines a record spans in its file: one, and one more for each line break
     inside a quoted field (a carriage return alone starts no line an editor counts)."""
     return 1 + sum(value.count("\n") for value in record)
@@ -377,13 +377,13 @@ def _csv_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int) -
             header = next(reader, None)
             if header is None:
                 return
-            line += _lines_of(header)
+            line += record_lines(header)
             row = 0
             for _ in range(start_row):
                 skipped = next(reader, None)
                 if skipped is None:
                     return
-                line += _lines_of(skipped)
+                line += record_lines(skipped)
                 row += 1
             records: list[list[str]] = []
             lines: list[int] = []
@@ -392,7 +392,7 @@ def _csv_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int) -
             for record in reader:
                 records.append(record)
                 lines.append(line)
-                line += _lines_of(record)
+                line += record_lines(record)
                 size += sum(len(value) for value in record)
                 row += 1
                 if len(records) >= chunk_rows or size >= chunk_bytes:

@@ -383,11 +383,11 @@ def _merge_answers(keys: dict[str, dict], answers: dict[str, str], out: Path) ->
                     f"{out}, row {number}: not a reviewed label row (method {row['method']!r}): "
                     "ingest into a reviewed_NNN.jsonl file of its own"
                 )
-            existing[(row["corpus"], row["page_id"], row["extractor"], int(row["position"]))] = row
+            existing[_key(row)] = row
     changed = 0
     for short_id, label in answers.items():
         k = keys[short_id]
-        key = (k["corpus"], k["page_id"], k["extractor"], int(k["position"]))
+        key = _key(k)
         old = existing.get(key)
         if old is not None and old["label"] != label:
             changed += 1
@@ -402,11 +402,10 @@ def _merge_answers(keys: dict[str, dict], answers: dict[str, str], out: Path) ->
             "method": "reviewed",
         }
     written = write_label_rows(existing.values(), out)
-    labelled = {key for key in existing}
     return IngestStats(
         answered=len(answers),
         # Ids of the batch that the file holds no label for (an earlier ingest may have).
-        unanswered=sum((k["corpus"], k["page_id"], k["extractor"], int(k["position"])) not in labelled for k in keys.values()),
+        unanswered=sum(_key(k) not in existing for k in keys.values()),
         written=written,
         changed=changed,
         out_file=out,
