@@ -36,7 +36,7 @@ from classifier.features import (
     words_of,
 )
 from classifier.labels import DONATION_APPEAL, LABELS, REPORTING, UI_RESIDUE
-from classifier.model import Model, read_manifest, softmax
+from classifier.model import Model, link, read_manifest, softmax
 from classifier.repeats import frame_site_repeats
 
 if TYPE_CHECKING:
@@ -404,7 +404,7 @@ class ParagraphClassifier:
             for train_rows, test_rows in folds:
                 fit_rows = train_rows[first_rows[train_rows]]
                 stage1 = self._new_stage1(len(fit_rows)).fit(design[fit_rows], target[fit_rows], sample_weight=weights[fit_rows])
-                first_oof[test_rows] = stage1.predict_proba(design[test_rows])
+                first_oof[test_rows] = _stage1_proba(stage1, design[test_rows])
                 linear_models.append(stage1)
             if self.config_.stage1_fold_average:
                 self.stage1_ = _averaged_linear(linear_models)
@@ -512,7 +512,7 @@ class ParagraphClassifier:
         ids, owners, shapes, *content = paragraph_features(
             texts, self.vocabulary_, self.config_.bigram_buckets, tokenizer=self.config_.tokenizer, content_words=True, plain=True
         )
-        first = self.stage1_.predict_proba(self._stage1_design(ids, owners, shapes))
+        first = _stage1_proba(self.stage1_, self._stage1_design(ids, owners, shapes))
         contexts = self._contexts(X, first, shapes, content, self._coverage(ids, owners, shapes))
         # Double precision, as the exported model computes (the weights are the same).
         scaled = (contexts - self.context_mean_) / self.context_scale_
@@ -560,6 +560,15 @@ class ParagraphClassifier:
             block_scale=self.block_scale_ if self.block_layer_ is not None else None,
             manifest=dict(manifest or {}),
         )
+
+
+def _stage1_proba(stage1: Any, design: Any) -> np.ndarray:
+    """Stage one's probabilities as the exported model computes them (``link``).
+
+    Not ``predict_proba``: before scikit-learn 1.9 a row whose three sigmoids all
+    underflow to 0 comes out NaN (0 / 0), and from 1.9 on as a third each; in log
+    space it keeps the scores' true ratios."""
+    return link(stage1.decision_function(design), "ovr")
 
 
 def _averaged_linear(models: Sequence[Any]) -> Any:

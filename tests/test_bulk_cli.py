@@ -312,6 +312,8 @@ def test_a_missing_or_null_parquet_text_is_a_bad_row(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["dictionary", "view"])
 def test_a_parquet_text_column_as_a_dictionary_or_a_view_is_cleaned_and_keeps_its_type(tmp_path: Path, kind: str) -> None:
+    if kind == "view" and not hasattr(pa, "string_view"):
+        pytest.skip("pyarrow before 16 has no string views")
     texts = pa.array([SEED_TEXT, "Officials said the bridge would reopen.", SEED_TEXT])
     column = texts.dictionary_encode() if kind == "dictionary" else texts.cast(pa.string_view())
     source = tmp_path / "in.parquet"

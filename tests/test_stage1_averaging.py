@@ -29,3 +29,20 @@ def test_tail_averaged_weights_are_reproducible_and_not_the_last_step(small_trai
     last, _ = train(small_training_table, config=TrainingConfig(**recipe, stage1_average_from_epoch=None))
     assert np.array_equal(averaged.token_coef, again.token_coef)
     assert not np.allclose(averaged.token_coef, last.token_coef)
+
+
+def test_stage_one_probabilities_stay_numbers_where_every_sigmoid_underflows() -> None:
+    # Fold models of the shipped recipe reach scores near -1e5 on some rows: there,
+    # scikit-learn's predict_proba divides 0 by 0 (NaN before 1.9, a third each from
+    # 1.9), and training failed on "Input X contains NaN" with an older release.
+    from classifier.model import link
+    from classifier.training import _stage1_proba
+
+    stage1 = _stage1(TrainingConfig(), 6)
+    features = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]] * 2)
+    stage1.fit(features, np.array([0, 1, 2] * 2))
+    stage1.coef_ = np.full_like(stage1.coef_, -1e5) * np.array([[3.0], [2.0], [1.0]])
+    probabilities = _stage1_proba(stage1, features)
+    assert np.isfinite(probabilities).all() and np.allclose(probabilities.sum(axis=1), 1.0)
+    assert np.array_equal(probabilities, link(stage1.decision_function(features), "ovr"))  # as the exported model reads it
+    assert (probabilities.argmax(axis=1) == 2).all()  # the least negative score wins, not a tie
