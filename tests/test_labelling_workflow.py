@@ -150,3 +150,13 @@ def test_ingest_names_an_older_row_that_lacks_a_field(tmp_path: Path) -> None:
     result = runner.invoke(app, ["data", "ingest", str(keys), str(answers), "-o", str(out)])
     assert result.exit_code == 1 and "row 1: not a label row (missing text_hash)" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_labelling_errors_are_newsclean_errors() -> None:
+    # Code that catches NewscleanError (as the CLI does) catches these too.
+    from classifier.corpus.build import LabelConflictError, LabelFormatError, StaleLabelError
+    from classifier.corpus.review import ReviewAnswerError
+    from classifier.errors import DataError, NewscleanError
+
+    for error in (ReviewAnswerError, StaleLabelError, LabelConflictError, LabelFormatError):
+        assert issubclass(error, DataError) and issubclass(error, NewscleanError) and issubclass(error, ValueError)

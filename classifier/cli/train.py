@@ -50,7 +50,7 @@ def train_command(
 ) -> None:
     """Train a model and write it to a folder, or adapt a trained one to your labels.
 
-    Example: newsclean train datasets/authored/*.jsonl --output models/my-model
+    Example: newsclean train datasets/authored/*.jsonl --output my-model
 
     Example: newsclean train my-site-labels.jsonl --adapt --output my-site
     """

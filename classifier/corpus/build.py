@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from joblib import Parallel, delayed
 
+from classifier.errors import DataError
 from classifier.labels import LABELS
 
 from .align import REPORTING, TruthIndex, align_paragraph
@@ -75,7 +76,7 @@ LABELLED_SCHEMA = pa.schema(
 Key = tuple[str, str, str, int]
 
 
-class LabelJoinError(ValueError):
+class LabelJoinError(DataError):
     """Committed labels do not fit the current corpus build."""
 
 

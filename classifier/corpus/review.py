@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from classifier.errors import InputError
+from classifier.errors import DataError, InputError
 
 from .align import NON_REPORTING, REPORTING, UNCERTAIN, tokens
 from .build import LABEL_FIELDS, LABELS, Key, _key, load_labels, read_label_rows, write_label_rows
@@ -53,7 +53,7 @@ ALIASES = {
 }
 
 
-class ReviewAnswerError(ValueError):
+class ReviewAnswerError(DataError):
     """An answers file does not fit its batch keys (unknown id, bad label, conflict)."""
 
 
