@@ -196,6 +196,10 @@ def test_info_of_the_shipped_model() -> None:
     result = invoke("info", "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["labels"] == ["reporting", "donation_appeal", "ui_residue"]
+    result = invoke("info")
+    data = json.loads(invoke("info", "--json").stdout)["training_data"]
+    counts = ", ".join(f"{label} {data['label_counts'][label]:,}" for label in ["reporting", "donation_appeal", "ui_residue"])
+    assert f"{data['labelled_rows']:,} of them labelled ({counts})" in result.stdout
 
 
 def test_broken_model_folder_is_a_clear_error(tmp_path: Path) -> None:

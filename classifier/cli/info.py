@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from classifier.cli._common import ModelOption, handle_errors, load
+from classifier.labels import LABELS
 
 
 @handle_errors
@@ -31,16 +32,19 @@ def info_command(
     typer.echo(f"format version: {manifest.get('format_version')}, trained with newsclean {manifest.get('newsclean_version')}")
     typer.echo(f"labels: {', '.join(loaded.labels)}")
     typer.echo(f"vocabulary: {len(loaded.vocabulary)} tokens; default min_confidence {loaded.default_min_confidence:.6g}")
-    typer.echo(f"training data: {data.get('rows')} paragraphs in {data.get('documents')} documents, {data.get('label_counts')}")
+    typer.echo(
+        f"training data: {_count(data.get('rows'))} paragraphs in {_count(data.get('documents'))} documents, "
+        f"{_count(data.get('labelled_rows'))} of them labelled ({_counts(data.get('label_counts'))})"
+    )
     for name, figures in manifest.get("metrics", {}).items():
         typer.echo(f"{name}: " + ", ".join(f"{key} {value}" for key, value in figures.items()))
     adapted = manifest.get("adapted")
     if isinstance(adapted, dict):
         labels = adapted.get("training_data", {})
         typer.echo(
-            f"adapted to {labels.get('labelled_rows')} labelled paragraphs in {labels.get('documents')} documents "
-            f"{labels.get('label_counts')}, strength {adapted.get('strength')} ({adapted.get('chosen_by')}); "
-            "the figures above are the base model's"
+            f"adapted to {_count(labels.get('labelled_rows'))} labelled paragraphs in {_count(labels.get('documents'))} "
+            f"documents ({_counts(labels.get('label_counts'))}), strength {adapted.get('strength')} "
+            f"({adapted.get('chosen_by')}); the figures above are the base model's"
         )
         earlier = adapted.get("earlier")
         while isinstance(earlier, dict):
@@ -50,3 +54,16 @@ def info_command(
             earlier = earlier.get("earlier")
         for name, figures in adapted.get("cross_validated", {}).items():
             typer.echo(f"  {name} on those labels, out of fold: " + ", ".join(f"{key} {value}" for key, value in figures.items()))
+
+
+def _count(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def _counts(counts: object) -> str:
+    """``{"reporting": 3, ...}`` as "reporting 3, ...", in the labels' order where it can."""
+    if not isinstance(counts, dict):
+        return str(counts)
+    order = {label: index for index, label in enumerate(LABELS)}
+    ordered = sorted(counts.items(), key=lambda item: order.get(item[0], len(order)))
+    return ", ".join(f"{label} {_count(count)}" for label, count in ordered)
