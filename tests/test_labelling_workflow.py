@@ -84,7 +84,7 @@ def test_a_sheet_of_blank_documents_is_refused_and_blank_ones_are_counted(tmp_pa
         stream.write(json.dumps({"id": "b", "text": "The council met on Tuesday."}) + "\n")
     result = runner.invoke(app, ["data", "sheet", str(corpus), "-o", str(tmp_path / "sheet.csv")])
     assert result.exit_code == 0, result.output
-    assert "1 paragraphs of 1 documents" in result.output and "1 drawn documents had no text" in result.output
+    assert "1 paragraph of 1 document in" in result.output and "(1 drawn document had no text and is not in it)" in result.output
 
 
 def test_adapting_folds_only_the_documents_that_hold_labels(small_model, monkeypatch) -> None:

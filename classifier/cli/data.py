@@ -180,12 +180,8 @@ def sheet_command(
         data = buffer.getvalue()
     write_file(data, output)
     typer.echo(
-        f"{len(sheet):,} paragraphs of {sheet['doc_id'].nunique():,} documents in {output}"
-        + (
-            f" ({sheet.attrs['documents_without_text']:,} drawn documents had no text and are not in it)"
-            if sheet.attrs.get("documents_without_text")
-            else ""
-        )
+        f"{_many(len(sheet), 'paragraph')} of {_many(sheet['doc_id'].nunique(), 'document')} in {output}"
+        + (_without_text(sheet.attrs["documents_without_text"]) if sheet.attrs.get("documents_without_text") else "")
         + ": fill the label column "
         f"(an empty label is context), then: newsclean train {output} --adapt -o my-site",
         err=True,
@@ -285,3 +281,12 @@ def gate_command(
     if problems:
         raise fail("quality gate failed:\n  " + "\n  ".join(problems))
     typer.echo("quality gate passed")
+
+
+def _many(count: int, noun: str) -> str:
+    """The count and the noun, plural unless the count is one."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def _without_text(count: int) -> str:
+    return f" ({_many(count, 'drawn document')} had no text and {'is' if count == 1 else 'are'} not in it)"
