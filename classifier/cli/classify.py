@@ -36,7 +36,7 @@ from classifier.cli._common import (
 )
 from classifier.cli.clean import CORPUS_HELP, corpus_only
 from classifier.errors import InputError
-from classifier.labels import LABELS
+from classifier.labels import LABELS, REPORTING
 
 
 class OutputFormat(str, Enum):
@@ -124,7 +124,7 @@ def classify_command(
     text = read_article(source, html=html, input_format=input_format)
     predictions = classify(text, model=loaded)
     if report is not None:
-        write_article_report(text, source, report, mode="classify", keep=("reporting",), min_confidence=None, model=loaded)
+        write_article_report(text, source, report, mode="classify", keep=(REPORTING,), min_confidence=None, model=loaded)
     explanations = [loaded.explain(p.text, p.label) for p in predictions] if explain else [[] for _ in predictions]
     buffer = io.StringIO()
     if output_format is OutputFormat.jsonl:

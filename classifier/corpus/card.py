@@ -14,11 +14,9 @@ def _table(frame: pd.DataFrame, rows: str) -> str:
     counts = counts.reindex(columns=list(LABELS), fill_value=0)
     counts["total"] = counts.sum(axis=1)
     counts = counts.sort_values("total", ascending=False)
-    header = f"| {rows} | reporting | donation_appeal | ui_residue | total |\n|---|---:|---:|---:|---:|\n"
-    body = "".join(
-        f"| {name} | {row.reporting:,} | {row.donation_appeal:,} | {row.ui_residue:,} | {row.total:,} |\n"
-        for name, row in counts.iterrows()
-    )
+    columns = [*LABELS, "total"]
+    header = f"| {rows} | {' | '.join(columns)} |\n|---|{'---:|' * len(columns)}\n"
+    body = "".join(f"| {name} | {' | '.join(f'{row[column]:,}' for column in columns)} |\n" for name, row in counts.iterrows())
     return header + body
 
 
