@@ -126,7 +126,14 @@ def restore_paragraphs(cleaned: str, removed: Iterable[tuple[int, str]]) -> str:
     Inserting in order of offset makes each offset valid again at its turn, so the
     result is the original text exactly.
     """
-    result = cleaned
+    pieces: list[str] = []
+    cursor = 0  # in ``cleaned``
+    inserted = 0  # characters of spans put back so far
     for start, span in sorted(removed):
-        result = result[:start] + span + result[start:]
-    return result
+        # ``start`` counts the spans before it; in ``cleaned`` they are not there.
+        pieces.append(cleaned[cursor : start - inserted])
+        pieces.append(span)
+        cursor = start - inserted
+        inserted += len(span)
+    pieces.append(cleaned[cursor:])
+    return "".join(pieces)

@@ -274,3 +274,17 @@ def test_parquet_chunks_from_any_row_over_row_groups_of_different_sizes(tmp_path
         assert texts[0] == f"row {chunk.first_row}" and len(texts) == chunk.rows  # numbered as they are
         seen += texts
     assert seen == [f"row {n}" for n in range(start_row, 22)]
+
+
+def test_a_long_row_piped_in_small_pieces_comes_out_whole(tmp_path: Path) -> None:
+    # The pipe gives at most 64 KB a read: the pieces of one row are joined once.
+    import subprocess
+    import sys
+
+    reader = (
+        "import sys\nfrom classifier.bulk.formats import _piped_lines\n"
+        "for line in _piped_lines(sys.stdin.buffer):\n    print('idle' if line is None else len(line))\n"
+    )
+    rows = b"a" * 300_000 + b"\n" + b"\n" + b"b" * 70_000 + b"\nend"
+    shown = subprocess.run([sys.executable, "-c", reader], input=rows, capture_output=True, check=True).stdout.split()
+    assert [line for line in shown if line != b"idle"] == [b"300001", b"1", b"70001", b"3"]

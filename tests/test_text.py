@@ -55,3 +55,15 @@ def test_what_needs_the_plain_form_is_exactly_what_it_changes() -> None:
         text = f"a{chr(code)}b"
         assert needs_plain(text) == (plain_paragraph(text) != text), hex(code)
     assert needs_plain("a  b") and needs_plain(" a b") and not needs_plain("a b")
+
+
+def test_restoring_many_spans_gives_the_text_back_in_one_pass() -> None:
+    lines = [f"Paragraph {n} of the story." if n % 3 else f"Share {n}" for n in range(30_000)]
+    text = "\n".join(lines) + "\n"
+    paragraphs = split_paragraphs(text)
+    drop = [p.index for p in paragraphs if p.text.startswith("Share")]
+    cleaned = remove_paragraphs(text, paragraphs, drop)
+    spans = [(p.start, text[p.start : p.end]) for p in paragraphs if p.index in set(drop)]
+    # Ten thousand spans: put back one at a time, each copy of the whole text made
+    # this take minutes on an eight-megabyte article.
+    assert restore_paragraphs(cleaned, reversed(spans)) == text

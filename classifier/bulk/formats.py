@@ -339,18 +339,23 @@ def _piped_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
     if descriptor is None or os.name != "posix":
         yield from stream
         return
-    pending = b""
+    # The pieces of the line not yet ended: a pipe gives 64 KB a read, and joining
+    # them at each read would copy a long row once per read (quadratic).
+    pending: list[bytes] = []
     while True:
         if not select.select([descriptor], [], [], PIPE_IDLE_SECONDS)[0]:
             yield None
         data = stream.read1(1 << 20)  # type: ignore[attr-defined]
         if not data:
             break
-        *complete, pending = (pending + data).split(b"\n")
+        *complete, rest = data.split(b"\n")
         for line in complete:
-            yield line + b"\n"
+            yield b"".join([*pending, line, b"\n"])
+            pending = []
+        if rest:
+            pending.append(rest)
     if pending:
-        yield pending
+        yield b"".join(pending)
 
 
 def _csv_reader(stream: IO[bytes]) -> tuple[Any, io.TextIOWrapper]:
