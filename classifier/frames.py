@@ -82,7 +82,8 @@ def _batches(usable: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
     batch: list[tuple[int, str]] = []
     lines = 0
     for item in usable:
-        count = item[1].count("\n") + 1
+        # A lone carriage return ends a line too ("\r\n" counts twice: a bound).
+        count = item[1].count("\n") + item[1].count("\r") + 1
         if batch and (len(batch) >= BATCH_DOCUMENTS or lines + count > BATCH_LINES):
             batches.append(batch)
             batch, lines = [], 0

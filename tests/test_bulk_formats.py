@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 from pathlib import Path
@@ -72,6 +73,23 @@ def test_jsonl_chunks_are_cut_by_bytes_too(tmp_path: Path) -> None:
     _jsonl(path, [{"text": "x" * 1000} for _ in range(10)])
     chunks = list(read_chunks(path, "jsonl", chunk_rows=100, chunk_bytes=2500))
     assert [c.rows for c in chunks] == [3, 3, 3, 1]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_chunks_are_cut_by_lines_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    # Pages of short lines: few bytes, many paragraphs, each of which the model holds.
+    import classifier.bulk.formats as formats
+
+    monkeypatch.setattr(formats, "CHUNK_LINES", 100)
+    texts = ["\n".join(["Menu"] * 40), "\r".join(["Home"] * 40), "One line.", "\n".join(["Tag"] * 40), "Last."]
+    path = tmp_path / f"c.{fmt}"
+    if fmt == "jsonl":
+        _jsonl(path, [{"text": text} for text in texts])
+    else:
+        with open(path, "w", encoding="utf-8", newline="") as stream:
+            csv.writer(stream, quoting=csv.QUOTE_ALL).writerows([["text"], *([text] for text in texts)])
+    chunks = list(read_chunks(path, fmt, chunk_rows=100))
+    assert [(c.first_row, c.rows) for c in chunks] == [(0, 4), (4, 1)]  # 40 + 40 + 1 + 40 lines reach 100
 
 
 @pytest.mark.parametrize("compression", ["", "gz", "zst"])

@@ -454,3 +454,14 @@ def test_an_output_under_a_file_names_the_file(tmp_path: Path) -> None:
     for source, name in ((str(SEED), "x.txt"), (str(corpus), "x.jsonl")):
         result = invoke("clean", source, "-o", str(blocker / name))
         assert result.exit_code == 1 and f"{blocker} is a file, not a folder" in result.stderr
+
+
+def test_running_out_of_memory_is_a_message_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A document of millions of short lines needs gigabytes (about 2 KB a paragraph).
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr("classifier.api.clean_document", exhausted)
+    result = invoke("clean", str(SEED), "-o", str(tmp_path / "out.txt"))
+    assert result.exit_code == 1 and "out of memory" in result.output and "split such documents" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out.txt").exists()

@@ -47,6 +47,11 @@ DEFAULT_CHUNK_ROWS = 64
 #: compresses worse (28% larger as .gz for chunks of 64 documents).
 COMPRESSED_BLOCK_BYTES = 1 << 20
 DEFAULT_CHUNK_BYTES = 4 << 20
+#: A chunk also ends once its rows hold about this many lines: the model keeps some
+#: 2 KB a paragraph while it reads them, and pages of short lines (menus, tables)
+#: would otherwise fill a chunk of 4 MB with two million paragraphs. Counted as line
+#: breaks in the row as it is stored (escaped in JSON), an upper bound.
+CHUNK_LINES = 100_000
 
 
 def csv_text(rows: Iterable[Sequence[Any]]) -> str:
@@ -302,20 +307,21 @@ def _jsonl_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int)
                     return
                 row += 1
             lines: list[bytes] = []
-            size = 0
+            size = breaks = 0
             first = row
             for line in _piped_lines(stream) if str(path) == "-" else stream:
                 if line is None:  # the pipe went quiet: what has come goes on now
                     if lines:
                         yield Chunk(first, len(lines), JsonlPayload(lines, first + 1), raw.count)
-                        lines, size, first = [], 0, row
+                        lines, size, breaks, first = [], 0, 0, row
                     continue
                 lines.append(line)
                 size += len(line)
+                breaks += line.count(b"\\n") + line.count(b"\\r") + 1
                 row += 1
-                if len(lines) >= chunk_rows or size >= chunk_bytes:
+                if len(lines) >= chunk_rows or size >= chunk_bytes or breaks >= CHUNK_LINES:
                     yield Chunk(first, len(lines), JsonlPayload(lines, first + 1), raw.count)
-                    lines, size, first = [], 0, row
+                    lines, size, breaks, first = [], 0, 0, row
             if lines:
                 yield Chunk(first, len(lines), JsonlPayload(lines, first + 1), raw.count)
         except Exception as error:
@@ -392,17 +398,19 @@ def _csv_chunks(path: Path, start_row: int, chunk_rows: int, chunk_bytes: int) -
                 row += 1
             records: list[list[str]] = []
             lines: list[int] = []
-            size = 0
+            size = breaks = 0
             first = row
             for record in reader:
                 records.append(record)
                 lines.append(line)
-                line += record_lines(record)
+                spanned = record_lines(record)
+                line += spanned
                 size += sum(len(value) for value in record)
+                breaks += spanned + sum(value.count("\r") for value in record)
                 row += 1
-                if len(records) >= chunk_rows or size >= chunk_bytes:
+                if len(records) >= chunk_rows or size >= chunk_bytes or breaks >= CHUNK_LINES:
                     yield Chunk(first, len(records), CsvPayload(header, records, lines), raw.count)
-                    records, lines, size, first = [], [], 0, row
+                    records, lines, size, breaks, first = [], [], 0, 0, row
             if records:
                 yield Chunk(first, len(records), CsvPayload(header, records, lines), raw.count)
         except csv.Error as error:

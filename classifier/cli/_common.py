@@ -180,6 +180,11 @@ def handle_errors(function: F) -> F:
             raise fail(f"{error}: the link leads back to itself; give a real file") from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
+        except MemoryError:
+            raise fail(
+                "out of memory: the model holds about 2 KB for each paragraph it reads at once, so a document "
+                "of millions of lines needs gigabytes; split such documents, or give fewer --jobs"
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 
