@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -150,3 +152,31 @@ def test_frames_take_site_repeats_from_a_domain_column() -> None:
     assert list(cleaned.columns) == ["text", "domain"] and len(cleaned) == 3
     with pytest.raises(Exception, match="domain_column"):
         classify_frame(frame.drop(columns="domain"), site_repeats=repeats)
+
+
+def test_counts_merge_in_runs_of_doubling_size_and_add_up() -> None:
+    from classifier.repeats import _Runs
+
+    runs = _Runs()
+    rng = np.random.default_rng(0)
+    added = [rng.integers(0, 50, size, dtype=np.uint64) for size in (8, 8, 8, 4, 4, 30, 2)]
+    for keys in added:
+        runs.add(keys)
+        sizes = [len(keys) for keys, _ in runs.runs]
+        assert all(older > newer for older, newer in itertools.pairwise(sizes))  # each run merges only with smaller ones
+    keys, counts = runs.merged()
+    expected, expected_counts = np.unique(np.concatenate(added), return_counts=True)
+    assert np.array_equal(keys, expected) and np.array_equal(counts, expected_counts)
+    assert all(runs.holds(int(key)) for key in expected) and not runs.holds(50)
+
+
+def test_a_page_seen_in_an_older_run_still_counts_once(monkeypatch) -> None:
+    from classifier import repeats
+
+    pages = [("site.example", [f"Story {n}.", "Menu"]) for n in range(40)]
+    monkeypatch.setattr(repeats, "_MERGE_EVERY", 4)
+    monkeypatch.setattr(repeats, "_PAGES_PER_RUN", 3)
+    once = repeats.SiteRepeats.count(pages, distinct=True)
+    twice = repeats.SiteRepeats.count(pages + pages[::-1], distinct=True)
+    assert np.array_equal(once.keys, twice.keys) and np.array_equal(once.counts, twice.counts)
+    assert once.lookup("site.example", ["Menu", "Story 3."]).tolist() == [40.0, 1.0]
