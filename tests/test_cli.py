@@ -465,3 +465,12 @@ def test_running_out_of_memory_is_a_message_and_writes_nothing(tmp_path: Path, m
     result = invoke("clean", str(SEED), "-o", str(tmp_path / "out.txt"))
     assert result.exit_code == 1 and "out of memory" in result.output and "split such documents" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "out.txt").exists()
+
+
+def test_the_table_shows_control_characters_escaped(tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text("The council met \x1b[2J\x1b[31mon Tuesday.\nSubscribe now\x07!\n", encoding="utf-8")
+    result = invoke("classify", str(article))
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "met \\x1b[2J\\x1b[31mon Tuesday." in result.stdout and "Subscribe now\\x07!" in result.stdout

@@ -46,6 +46,10 @@ class OutputFormat(str, Enum):
 
 
 def _shorten(text: str, width: int) -> str:
+    # Scraped text may hold terminal escapes and other controls: shown escaped, so
+    # that a table on a terminal cannot move the cursor or recolour it.
+    if not text.isprintable():
+        text = "".join(character if character.isprintable() else repr(character)[1:-1] for character in text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
