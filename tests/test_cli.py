@@ -474,3 +474,15 @@ def test_the_table_shows_control_characters_escaped(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "met \\x1b[2J\\x1b[31mon Tuesday." in result.stdout and "Subscribe now\\x07!" in result.stdout
+
+
+def test_an_article_with_a_byte_order_mark_is_rebuilt_exactly(tmp_path: Path) -> None:
+    from classifier.text import restore_paragraphs
+
+    source = tmp_path / "a.txt"
+    source.write_bytes(b"\xef\xbb\xbfShare on Facebook\n" + SEED.read_bytes())
+    result = invoke("clean", str(source), "-o", str(tmp_path / "out.txt"), "--removed", str(tmp_path / "removed.jsonl"))
+    assert result.exit_code == 0, result.output
+    removed = [json.loads(line) for line in (tmp_path / "removed.jsonl").read_text(encoding="utf-8").splitlines()]
+    cleaned = (tmp_path / "out.txt").read_bytes().decode("utf-8")
+    assert restore_paragraphs(cleaned, [(r["start"], r["span"]) for r in removed]).encode("utf-8") == source.read_bytes()

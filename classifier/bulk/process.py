@@ -608,13 +608,13 @@ def _folder(payload: FolderPayload, first_row: int, rows: int, options: JobOptio
             continue
         files.append((relative, data))
         try:
-            text = data.decode("utf-8-sig")
+            text = data.decode("utf-8")  # a byte order mark stays, as in an article's text
         except UnicodeDecodeError as error:
             result.bad.append((relative, f"undecodable bytes (not UTF-8) at byte {error.start}"))
             continue
         if options.html:
             try:
-                text = extract_html(text)
+                text = extract_html(text.removeprefix("\ufeff"))
             except _HtmlError as error:
                 result.bad.append((relative, str(error)))
                 continue

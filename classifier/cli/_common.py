@@ -211,7 +211,9 @@ def read_text(source: str) -> str:
         tool = {"gzip": "gunzip", "zstd": "zstd -d"}[compression]
         raise InputError(f"{name} is compressed: decompress it first ({tool})")
     try:
-        return data.decode("utf-8-sig")
+        # A byte order mark stays: it is the first paragraph's, so that the kept text
+        # and the removed spans rebuild the file exactly (a JSONL row keeps it too).
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InputError(
             f"{name} is not UTF-8 text (byte {error.start}): convert it first, for example with 'iconv -f LATIN1 -t UTF-8'"
@@ -293,10 +295,11 @@ def read_article(source: str, *, html: bool, input_format: InputFormat | None = 
     """One article's text: the file or stdin, through trafilatura first with ``html``.
     JSON Lines are refused unless ``input_format`` says the input is text."""
     text = read_text(source)
+    bare = text.removeprefix("\ufeff")
     if html:
         from classifier.html import extract_text
 
-        extracted = extract_text(text)
+        extracted = extract_text(bare)
         if text.strip() and not extracted:
             # An empty result would read as "nothing to keep", and the text is lost.
             name = source_name(source)
@@ -305,9 +308,9 @@ def read_article(source: str, *, html: bool, input_format: InputFormat | None = 
             )
         return extracted
     if input_format is not InputFormat.text:
-        _refuse_html(text, source)
-        _refuse_json_lines(text, source)
-        _refuse_csv(text, source)
+        _refuse_html(bare, source)
+        _refuse_json_lines(bare, source)
+        _refuse_csv(bare, source)
     return text
 
 
