@@ -19,7 +19,7 @@ from classifier.errors import InputError
 CORPORA_DIR = default_corpora_dir()
 if not all((CORPORA_DIR / name).is_dir() for name in CORPORA):
     pytest.skip(
-        "../shared/corpora not found: these tests need the benchmark corpora (set NEWSCLEAN_CORPORA)",
+        f"no benchmark corpora in {CORPORA_DIR}: these tests need them (set NEWSCLEAN_CORPORA)",
         allow_module_level=True,
     )
 

@@ -65,3 +65,17 @@ def test_a_gate_file_that_is_not_one_is_named(tmp_path: Path) -> None:
     for path, message in ((text, "cannot be read as a gate file"), (listed, "is not a gate file"), (tmp_path, "is a folder")):
         result = invoke("gate", "--file", path)
         assert result.exit_code == 1 and message in result.output, result.output
+
+
+def test_an_installed_package_finds_the_corpora_beside_the_current_folder(tmp_path: Path, monkeypatch) -> None:
+    from classifier.corpus import sources
+
+    monkeypatch.delenv("NEWSCLEAN_CORPORA", raising=False)
+    installed = tmp_path / "venv" / "lib" / "site-packages" / "classifier" / "corpus" / "sources.py"
+    monkeypatch.setattr(sources, "__file__", str(installed))
+    (tmp_path / "shared" / "corpora").mkdir(parents=True)
+    (tmp_path / "project").mkdir()
+    monkeypatch.chdir(tmp_path / "project")
+    assert sources.default_corpora_dir() == (tmp_path / "shared" / "corpora").resolve()
+    monkeypatch.setenv("NEWSCLEAN_CORPORA", str(tmp_path / "mine"))
+    assert sources.default_corpora_dir() == tmp_path / "mine"

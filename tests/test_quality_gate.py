@@ -102,7 +102,7 @@ def test_gate_format_is_checked(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(
     not all((default_corpora_dir() / name).is_dir() for name in CORPORA),
-    reason="../shared/corpora not found: the quality gate rebuilds its split from the benchmark corpora",
+    reason=f"no benchmark corpora in {default_corpora_dir()}: the quality gate rebuilds its split from them",
 )
 @pytest.mark.parametrize("gate_file", [GATE_FILE, PRECISION_GATE_FILE])
 def test_shipped_model_passes_the_quality_gate(gate_file: Path) -> None:

@@ -78,12 +78,14 @@ class PageRef:
 
 
 def default_corpora_dir() -> Path:
-    """NEWSCLEAN_CORPORA, else <repo>/../shared/corpora."""
+    """NEWSCLEAN_CORPORA, else ``shared/corpora`` beside the source checkout, else
+    beside the current folder (an installed package has no checkout around it)."""
     env = os.environ.get("NEWSCLEAN_CORPORA")
     if env:
         return Path(env)
-    repo = Path(__file__).resolve().parents[2]
-    return repo.parent / "shared" / "corpora"
+    beside_checkout = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+    beside_here = Path.cwd().resolve().parent / "shared" / "corpora"
+    return beside_here if not beside_checkout.is_dir() and beside_here.is_dir() else beside_checkout
 
 
 # --------------------------------------------------------------------------- decoding
