@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -124,3 +126,17 @@ def test_a_threshold_may_be_any_real_number_type() -> None:
     expected = clean("Donate now!\nThe mayor said.", min_confidence=0.5)
     for value in (np.float32(0.5), np.array(0.5), Decimal("0.5"), Fraction(1, 2)):
         assert clean("Donate now!\nThe mayor said.", min_confidence=value) == expected
+
+
+def test_a_corpus_job_in_python_logs_its_notes_rather_than_printing(tmp_path, caplog, capsys) -> None:
+    import logging
+
+    from classifier.bulk.runner import CorpusJob, run_corpus
+
+    source = tmp_path / "in.jsonl"
+    rows = [{"domain": "site.example", "text": f"Story {n}.\nShare this"} for n in range(3)]
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="newsclean"):
+        run_corpus(CorpusJob(source, tmp_path / "out.jsonl", jobs=1, site_repeats=True, progress=False))
+    assert any("distinct paragraphs per site" in record.getMessage() for record in caplog.records)
+    assert capsys.readouterr().err == ""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -436,6 +437,9 @@ def _terminate_as_interrupt() -> Iterator[None]:
 def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -> JobResult:
     """Clean or classify a whole corpus; see ``CorpusJob``. Returns the counts and report.
 
+    ``notify`` receives the notes a run makes on its way (what a first pass counted,
+    a worker restarted); without it they go to the "newsclean" logger at INFO.
+
     Raises ``InputError`` naming the file and line of the first bad row (unless
     ``on_error="skip"``), or when another run is writing the same output, and
     ``Interrupted`` when stopped (the partial output is kept for ``resume``).
@@ -511,7 +515,8 @@ def _locked(lock: Path, output: Path, fcntl: Any) -> Iterator[None]:
 def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -> JobResult:
     from classifier.api import load_model
 
-    say = notify or (lambda message: print(message, file=sys.stderr))
+    # A library logs; the command line gives ``notify`` and prints.
+    say = notify or logging.getLogger("newsclean").info
     fmt = _check(job)
     source = Path(job.source)
     stdin = reads_stdin(source)
