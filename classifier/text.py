@@ -38,12 +38,19 @@ class Paragraph:
     end: int
 
 
+def _holds_text(line: str) -> bool:
+    # A file's byte order mark alone on its first line is no paragraph: it is kept
+    # in the text (the rebuild is exact) but is nothing to classify.
+    stripped = line.strip()
+    return bool(stripped) and stripped != "\ufeff"
+
+
 def split_paragraphs(text: str) -> list[Paragraph]:
     """Split ``text`` into paragraphs: one non-empty line each.
 
     Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r``. Lines holding only white
-    space are not paragraphs; they stay in the span of the paragraph before them (or
-    in the leading gap before the first paragraph).
+    space (or a byte order mark) are not paragraphs; they stay in the span of the
+    paragraph before them (or in the leading gap before the first paragraph).
     """
     if not isinstance(text, str):
         raise TypeError(f"split_paragraphs expects str, got {type(text).__name__}")
@@ -53,7 +60,8 @@ def split_paragraphs(text: str) -> list[Paragraph]:
     if "\r" not in text:  # the common case, without a regex
         position = 0
         for line in text.split("\n"):
-            if line.strip():
+            # Inline (a call per line costs): see _holds_text.
+            if (stripped := line.strip()) and stripped != "\ufeff":
                 starts.append(position)
                 lines.append(line)
             position += len(line) + 1
@@ -61,11 +69,11 @@ def split_paragraphs(text: str) -> list[Paragraph]:
         position = 0
         for match in _LINE_BREAK.finditer(text):
             line = text[position : match.start()]
-            if line.strip():
+            if _holds_text(line):
                 starts.append(position)
                 lines.append(line)
             position = match.end()
-        if text[position:].strip():
+        if _holds_text(text[position:]):
             starts.append(position)
             lines.append(text[position:])
     total = len(text)

@@ -67,3 +67,12 @@ def test_restoring_many_spans_gives_the_text_back_in_one_pass() -> None:
     # Ten thousand spans: put back one at a time, each copy of the whole text made
     # this take minutes on an eight-megabyte article.
     assert restore_paragraphs(cleaned, reversed(spans)) == text
+
+
+def test_a_byte_order_mark_alone_on_a_line_is_no_paragraph() -> None:
+    for text, leading in [("\ufeff\n\nStory.\nDonate", "\ufeff\n\n"), ("\ufeff \r\nStory.\rDonate\r", "\ufeff \r\n")]:
+        paragraphs = split_paragraphs(text)
+        assert [p.text for p in paragraphs] == ["Story.", "Donate"]
+        assert remove_paragraphs(text, paragraphs, [0, 1]) == leading  # the mark stays in the leading gap
+    assert split_paragraphs("\ufeff") == []
+    assert [p.text for p in split_paragraphs("\ufeffStory.\nDonate")] == ["\ufeffStory.", "Donate"]  # on the line: the line's

@@ -300,7 +300,7 @@ def read_article(source: str, *, html: bool, input_format: InputFormat | None = 
         from classifier.html import extract_text
 
         extracted = extract_text(bare)
-        if text.strip() and not extracted:
+        if bare.strip() and not extracted:
             # An empty result would read as "nothing to keep", and the text is lost.
             name = source_name(source)
             raise InputError(
