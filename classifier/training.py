@@ -563,12 +563,18 @@ class ParagraphClassifier:
 
 
 def _stage1_proba(stage1: Any, design: Any) -> np.ndarray:
-    """Stage one's probabilities as the exported model computes them (``link``).
+    """Stage one's probabilities: ``predict_proba``, except on rows where every
+    sigmoid underflows to 0, which scikit-learn before 1.9 makes NaN (0 / 0); those
+    get them as the exported model computes them (``link``, in log space).
 
-    Not ``predict_proba``: before scikit-learn 1.9 a row whose three sigmoids all
-    underflow to 0 comes out NaN (0 / 0), and from 1.9 on as a third each; in log
-    space it keeps the scores' true ratios."""
-    return link(stage1.decision_function(design), "ovr")
+    Not ``link`` everywhere: it differs from ``predict_proba`` by about 1e-16, and
+    stage two's training turns that into other weights, so that the shipped model's
+    recipe would no longer give it again."""
+    probabilities = stage1.predict_proba(design)
+    broken = ~np.isfinite(probabilities).all(axis=1)
+    if broken.any():
+        probabilities[broken] = link(stage1.decision_function(design[np.flatnonzero(broken)]), "ovr")
+    return probabilities
 
 
 def _averaged_linear(models: Sequence[Any]) -> Any:

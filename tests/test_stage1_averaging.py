@@ -31,18 +31,31 @@ def test_tail_averaged_weights_are_reproducible_and_not_the_last_step(small_trai
     assert not np.allclose(averaged.token_coef, last.token_coef)
 
 
-def test_stage_one_probabilities_stay_numbers_where_every_sigmoid_underflows() -> None:
+def test_stage_one_probabilities_stay_numbers_where_every_sigmoid_underflows(monkeypatch: pytest.MonkeyPatch) -> None:
     # Fold models of the shipped recipe reach scores near -1e5 on some rows: there,
-    # scikit-learn's predict_proba divides 0 by 0 (NaN before 1.9, a third each from
-    # 1.9), and training failed on "Input X contains NaN" with an older release.
+    # scikit-learn before 1.9 divides 0 by 0, and training failed on "Input X contains
+    # NaN". Such rows get the exported model's probabilities; the others stay as
+    # predict_proba gives them (the shipped recipe gives the shipped model again).
     from classifier.model import link
     from classifier.training import _stage1_proba
 
     stage1 = _stage1(TrainingConfig(), 6)
     features = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]] * 2)
     stage1.fit(features, np.array([0, 1, 2] * 2))
-    stage1.coef_ = np.full_like(stage1.coef_, -1e5) * np.array([[3.0], [2.0], [1.0]])
-    probabilities = _stage1_proba(stage1, features)
+    expected = stage1.predict_proba(features)
+    assert np.array_equal(_stage1_proba(stage1, features), expected)
+
+    def old_release(design: np.ndarray) -> np.ndarray:  # as scikit-learn 1.8 computes it
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = 1.0 / (1.0 + np.exp(-stage1.decision_function(design)))
+            return scores / scores.sum(axis=1, keepdims=True)
+
+    monkeypatch.setattr(stage1, "predict_proba", old_release)
+    underflowing = features.copy()
+    underflowing[0] = [-1e6, -1e6]  # one row far out: every score near -1e5 or below
+    stage1.coef_ = np.abs(stage1.coef_) + 1.0
+    probabilities = _stage1_proba(stage1, underflowing)
+    assert np.isnan(old_release(underflowing)[0]).all()
     assert np.isfinite(probabilities).all() and np.allclose(probabilities.sum(axis=1), 1.0)
-    assert np.array_equal(probabilities, link(stage1.decision_function(features), "ovr"))  # as the exported model reads it
-    assert (probabilities.argmax(axis=1) == 2).all()  # the least negative score wins, not a tie
+    assert np.array_equal(probabilities[0], link(stage1.decision_function(underflowing[:1]), "ovr")[0])
+    assert np.array_equal(probabilities[1:], old_release(underflowing)[1:])
