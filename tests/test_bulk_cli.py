@@ -411,6 +411,34 @@ def test_an_interrupted_run_resumes_without_redoing_or_duplicating_rows(tmp_path
     assert leftovers(tmp_path) == []
 
 
+def test_running_out_of_memory_keeps_the_output_so_far_for_resume(tmp_path: Path, monkeypatch) -> None:
+    import classifier.bulk.runner as bulk_runner
+
+    source = write_corpus(tmp_path, ".jsonl", _many_rows(12))
+    reference = tmp_path / "reference.jsonl"
+    assert invoke("clean", source, "-o", reference, "--jobs", 1).exit_code == 0
+    real_process_chunk = bulk_runner.process_chunk
+    calls = []
+
+    def exhausted_on_the_fourth(*args: object) -> object:
+        calls.append(1)
+        if len(calls) == 4:
+            raise MemoryError
+        return real_process_chunk(*args)
+
+    monkeypatch.setattr(bulk_runner, "process_chunk", exhausted_on_the_fourth)
+    monkeypatch.setattr(bulk_runner, "RECORD_SHARE", float("inf"))  # record after every chunk
+    output = tmp_path / "out.jsonl"
+    args = ["clean", source, "-o", output, "--chunk-rows", 2, "--jobs", 1]
+    result = invoke(*args)
+    assert result.exit_code == 1 and "out of memory" in result.output and "--resume" in result.output
+    assert "Traceback" not in result.output and not output.exists()
+    monkeypatch.setattr(bulk_runner, "process_chunk", real_process_chunk)
+    result = invoke(*args, "--resume")
+    assert result.exit_code == 0 and "resuming" in result.stderr, result.output
+    assert output.read_bytes() == reference.read_bytes()
+
+
 def _same_records(path: Path, reference: Path) -> bool:
     """The same JSON lines, probabilities (written to six decimals) equal to 2e-6:
     stage two computes in single precision, and a batch of another size may round its

@@ -463,7 +463,7 @@ def test_running_out_of_memory_is_a_message_and_writes_nothing(tmp_path: Path, m
 
     monkeypatch.setattr("classifier.api.clean_document", exhausted)
     result = invoke("clean", str(SEED), "-o", str(tmp_path / "out.txt"))
-    assert result.exit_code == 1 and "out of memory" in result.output and "split such documents" in result.output
+    assert result.exit_code == 1 and "out of memory" in result.output and "split very long documents" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "out.txt").exists()
 
 

@@ -99,6 +99,10 @@ class WorkerLost(NewscleanError):
     """A worker process died; the partial output is kept for ``--resume``."""
 
 
+class OutOfMemory(NewscleanError):
+    """The run ran out of memory; the partial output is kept for ``--resume``."""
+
+
 @dataclass
 class CorpusJob:
     """A corpus to clean (``mode="clean"``) or classify, and where the results go."""
@@ -685,7 +689,7 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
         out_sink.finish(output)
         if partial is not None:
             shutil.rmtree(partial, ignore_errors=True)
-    except (BrokenProcessPool, KeyboardInterrupt, WorkerStartError) as stop:
+    except (BrokenProcessPool, KeyboardInterrupt, WorkerStartError, MemoryError) as stop:
         # Stopped from outside (Ctrl-C, SIGTERM) or a worker killed (a signal, or out
         # of memory): what was recorded stays for --resume.
         for sink in sinks:
@@ -710,6 +714,11 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
             raise interrupted from None
         if isinstance(stop, WorkerStartError):
             raise WorkerStartError(f"{stop} ({where})") from None
+        if isinstance(stop, MemoryError):
+            raise OutOfMemory(
+                "out of memory: the model holds about 2 KB for each paragraph it reads at once, so a document of "
+                f"millions of lines needs gigabytes; give fewer --jobs, or split such documents ({where})"
+            ) from None
         raise WorkerLost(f"a worker process stopped (killed by a signal, or out of memory) {where}") from None
     except BaseException as error:
         for sink in sinks:

@@ -182,8 +182,8 @@ def handle_errors(function: F) -> F:
             raise fail("interrupted", 130) from None
         except MemoryError:
             raise fail(
-                "out of memory: the model holds about 2 KB for each paragraph it reads at once, so a document "
-                "of millions of lines needs gigabytes; split such documents, or give fewer --jobs"
+                "out of memory: reading a paragraph takes the model about 2 KB, training takes more; "
+                "split very long documents, or give the command less at once"
             ) from None
 
     return wrapper  # type: ignore[return-value]
