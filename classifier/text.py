@@ -38,6 +38,18 @@ class Paragraph:
     end: int
 
 
+# What a terminal obeys rather than shows: C0 and C1 controls (escape sequences
+# start with ESC or CSI) and the bidirectional overrides and isolates.
+_TERMINAL_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """``text`` with control characters written as escapes (``\\x1b``), for a
+    terminal: scraped text may hold escape sequences that would move the cursor or
+    recolour the screen. Other characters (no-break spaces, soft hyphens) stay."""
+    return _TERMINAL_CONTROL_RE.sub(lambda match: repr(match.group())[1:-1], text)
+
+
 def _holds_text(line: str) -> bool:
     # A file's byte order mark alone on its first line is no paragraph: it is kept
     # in the text (the rebuild is exact) but is nothing to classify.

@@ -1211,3 +1211,10 @@ def _gzip_members(data: bytes) -> int:
         data = stream.unused_data
         members += 1
     return members
+
+
+def test_the_corpus_report_shows_control_characters_escaped(tmp_path: Path) -> None:
+    rows = [{"text": f"The council met on day {n}.\nShare\x1b]0;pwned\x07 this"} for n in range(3)]
+    result = invoke("clean", write_corpus(tmp_path, ".jsonl", rows), "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stderr and "Share\\x1b]0;pwned\\x07 this" in result.stderr

@@ -486,3 +486,19 @@ def test_an_article_with_a_byte_order_mark_is_rebuilt_exactly(tmp_path: Path) ->
     removed = [json.loads(line) for line in (tmp_path / "removed.jsonl").read_text(encoding="utf-8").splitlines()]
     cleaned = (tmp_path / "out.txt").read_bytes().decode("utf-8")
     assert restore_paragraphs(cleaned, [(r["start"], r["span"]) for r in removed]).encode("utf-8") == source.read_bytes()
+
+
+def test_info_of_an_older_manifest_without_the_label_counts(tmp_path: Path) -> None:
+    import shutil
+
+    from classifier.model import load_model_folder, save_model
+
+    folder = tmp_path / "old"
+    shutil.copytree(classifier.default_model_path(), folder)
+    model = load_model_folder(folder)
+    for field in ("labelled_rows", "label_counts"):
+        model.manifest["training_data"].pop(field)
+    save_model(model, folder)
+    result = invoke("info", "--model", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "None" not in result.stdout and "documents\n" in result.stdout

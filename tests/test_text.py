@@ -76,3 +76,12 @@ def test_a_byte_order_mark_alone_on_a_line_is_no_paragraph() -> None:
         assert remove_paragraphs(text, paragraphs, [0, 1]) == leading  # the mark stays in the leading gap
     assert split_paragraphs("\ufeff") == []
     assert [p.text for p in split_paragraphs("\ufeffStory.\nDonate")] == ["\ufeffStory.", "Donate"]  # on the line: the line's
+
+
+def test_shown_escapes_what_a_terminal_would_obey_and_nothing_else() -> None:
+    from classifier.text import shown
+
+    assert shown("red \x1b[31mtext\x1b[0m\x07 \u202eevil") == "red \\x1b[31mtext\\x1b[0m\\x07 \\u202eevil"
+    assert shown("no-break\u00a0space, soft\u00adhyphen, zero\u200cjoiner, Ünïcödé") == (
+        "no-break\u00a0space, soft\u00adhyphen, zero\u200cjoiner, Ünïcödé"
+    )

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from classifier.labels import LABELS
+from classifier.text import shown
 
 _N = len(LABELS)
 DEFAULT_TOP = 20
@@ -256,7 +257,7 @@ class CorpusReport:
         if top:
             lines.append(f"most often {verb}{' (approximate counts)' if self.approximate else ''}:")
             for entry in top:
-                text = entry["text"].strip()
+                text = shown(entry["text"].strip())
                 text = text if len(text) <= 70 else text[:69] + "…"
                 lines.append(f"  {entry['count']:>7,}×  {entry['label']:<16}{text}")
         return "\n".join(lines)

@@ -441,8 +441,9 @@ def _terminate_as_interrupt() -> Iterator[None]:
 def run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -> JobResult:
     """Clean or classify a whole corpus; see ``CorpusJob``. Returns the counts and report.
 
-    ``notify`` receives the notes a run makes on its way (what a first pass counted,
-    a worker restarted); without it they go to the "newsclean" logger at INFO.
+    ``notify`` receives the notes a run makes on its way; without it they go to the
+    "newsclean" logger: what a first pass counted, and where a run resumes, at INFO;
+    an option without effect, or a partial output discarded, as a warning.
 
     Raises ``InputError`` naming the file and line of the first bad row (unless
     ``on_error="skip"``), or when another run is writing the same output, and
@@ -519,8 +520,11 @@ def _locked(lock: Path, output: Path, fcntl: Any) -> Iterator[None]:
 def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) -> JobResult:
     from classifier.api import load_model
 
-    # A library logs; the command line gives ``notify`` and prints.
-    say = notify or logging.getLogger("newsclean").info
+    # A library logs (what it did at INFO, what the caller may not expect as a
+    # warning); the command line gives ``notify`` and prints both.
+    logger = logging.getLogger("newsclean")
+    say = notify or logger.info
+    warn = notify or logger.warning
     fmt = _check(job)
     source = Path(job.source)
     stdin = reads_stdin(source)
@@ -552,7 +556,7 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
                 f"in {time.perf_counter() - started_count:.1f}s (first pass)"
             )
         else:
-            say("this model does not read site repeats (it was trained without them): --site-repeats has no effect")
+            warn("this model does not read site repeats (it was trained without them): --site-repeats has no effect")
     options = JobOptions(
         mode=job.mode,
         text_column=job.text_column,
@@ -589,7 +593,7 @@ def _run_corpus(job: CorpusJob, *, notify: Callable[[str], None] | None = None) 
                 notes.append(f"discarded the partial output of an earlier run in {partial} (--resume continues one)")
         partial.mkdir(parents=True, exist_ok=True)
     for note in notes:
-        say(note)
+        warn(note)
 
     rows_done = int(state["rows_done"]) if state else 0
     report = CorpusReport.from_state(state["report"]) if state else CorpusReport(job.mode)

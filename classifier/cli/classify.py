@@ -37,6 +37,7 @@ from classifier.cli._common import (
 from classifier.cli.clean import CORPUS_HELP, corpus_only
 from classifier.errors import InputError
 from classifier.labels import LABELS, REPORTING
+from classifier.text import shown
 
 
 class OutputFormat(str, Enum):
@@ -46,10 +47,7 @@ class OutputFormat(str, Enum):
 
 
 def _shorten(text: str, width: int) -> str:
-    # Scraped text may hold terminal escapes and other controls: shown escaped, so
-    # that a table on a terminal cannot move the cursor or recolour it.
-    if not text.isprintable():
-        text = "".join(character if character.isprintable() else repr(character)[1:-1] for character in text)
+    text = shown(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

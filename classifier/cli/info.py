@@ -32,10 +32,12 @@ def info_command(
     typer.echo(f"format version: {manifest.get('format_version')}, trained with newsclean {manifest.get('newsclean_version')}")
     typer.echo(f"labels: {', '.join(loaded.labels)}")
     typer.echo(f"vocabulary: {len(loaded.vocabulary)} tokens; default min_confidence {loaded.default_min_confidence:.6g}")
-    typer.echo(
-        f"training data: {_count(data.get('rows'))} paragraphs in {_count(data.get('documents'))} documents, "
-        f"{_count(data.get('labelled_rows'))} of them labelled ({_counts(data.get('label_counts'))})"
-    )
+    labelled = ""
+    if data.get("labelled_rows") is not None:
+        labelled = f", {_count(data['labelled_rows'])} of them labelled"
+        if isinstance(data.get("label_counts"), dict):
+            labelled += f" ({_counts(data['label_counts'])})"
+    typer.echo(f"training data: {_count(data.get('rows'))} paragraphs in {_count(data.get('documents'))} documents{labelled}")
     for name, figures in manifest.get("metrics", {}).items():
         typer.echo(f"{name}: " + ", ".join(f"{key} {value}" for key, value in figures.items()))
     adapted = manifest.get("adapted")
@@ -50,7 +52,7 @@ def info_command(
         while isinstance(earlier, dict):
             data = earlier.get("training_data", {})
             rows, strength = data.get("labelled_rows"), earlier.get("strength")
-            typer.echo(f"  adapted before that to {rows} labelled paragraphs, strength {strength}")
+            typer.echo(f"  adapted before that to {_count(rows)} labelled paragraphs, strength {strength}")
             earlier = earlier.get("earlier")
         for name, figures in adapted.get("cross_validated", {}).items():
             typer.echo(f"  {name} on those labels, out of fold: " + ", ".join(f"{key} {value}" for key, value in figures.items()))

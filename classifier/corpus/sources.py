@@ -83,9 +83,13 @@ def default_corpora_dir() -> Path:
     env = os.environ.get("NEWSCLEAN_CORPORA")
     if env:
         return Path(env)
-    beside_checkout = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
-    beside_here = Path.cwd().resolve().parent / "shared" / "corpora"
-    return beside_here if not beside_checkout.is_dir() and beside_here.is_dir() else beside_checkout
+    package = Path(__file__).resolve().parents[2]
+    if (package / "pyproject.toml").is_file():  # a source checkout
+        return package.parent / "shared" / "corpora"
+    try:
+        return Path.cwd().resolve().parent / "shared" / "corpora"
+    except OSError:  # the current folder was removed
+        return package.parent / "shared" / "corpora"
 
 
 # --------------------------------------------------------------------------- decoding
