@@ -67,3 +67,14 @@ def fit_arguments(monkeypatch) -> dict:
 
     monkeypatch.setattr(training.ParagraphClassifier, "fit", recording_fit)
     return seen
+
+
+def file_gate_problems(gate_file: Path) -> list[str]:
+    """What a gate on a written labelled file (genre, endings) finds wrong with the
+    shipped model, after checking that every row of the file is labelled and counted."""
+    from classifier.corpus import gate
+
+    pinned = gate.pinned(gate_file)
+    split = gate.file_split(gate.split_file_of(gate_file, pinned))
+    assert split.table["label"].notna().all() and len(split.table) == pinned["split"]["labelled_rows"]
+    return gate.check(pinned, split.hash, gate.measure(split))
